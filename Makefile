@@ -1,0 +1,34 @@
+# seedgate: `make serve` runs the gateway on its embedded defaults, `make test` runs the tests.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+TEST_DATABASE_URL ?= postgresql://127.0.0.1:5432/test
+
+.PHONY: serve test test-sqlite test-postgres lint bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+serve: $(STAMP)
+	SEEDGATE_HOME=$${SEEDGATE_HOME:-$(CURDIR)/var} $(BIN)/seedgate serve
+
+test: $(STAMP) lint test-sqlite test-postgres
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests bench
+
+test-sqlite: $(STAMP)
+	$(BIN)/pytest -q
+
+test-postgres: $(STAMP)
+	SEEDGATE_TEST_DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/pytest -q
+
+bench: $(STAMP)
+	$(BIN)/python bench/run.py
+
+clean:
+	rm -rf $(VENV) var .pytest_cache

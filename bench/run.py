@@ -1,0 +1,818 @@
+"""Benchmark of the seedgate HTTP gateway with wrk, against real `seedgate serve` processes.
+
+Run from anywhere as `.venv/bin/python bench/run.py` (or `make bench`). It:
+
+1. makes sure `wrk` is installed (installs Debian's package when running as root);
+2. starts `seedgate serve` in a fresh temporary SEEDGATE_HOME on a free loopback port
+   (SEEDGATE_SIMULATOR_LATENCY=0, SEEDGATE_LOG_LEVEL=WARNING) and creates an unlimited key;
+3. prepares finished tasks: some that render and succeed, many that fail fast;
+4. measures with wrk (`-t1`, `--latency`; the server pinned to one core, wrk to another):
+   - `status`: authenticated `GET /api/status` rotating over the finished tasks,
+   - `create`: durable `POST /api/generate` creates (fast-failing prompt) with the worker on,
+   - `create-api-only`: the same against `seedgate serve --no-worker` in another fresh home,
+   - `hello`: a bare ASGI hello-world (bench/hello_asgi.py) under the same uvicorn options;
+5. prints a table and writes it as JSON to bench/results/latest.json.
+
+All traffic stays on 127.0.0.1; the servers are always stopped, even on errors or Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import platform
+import re
+import resource
+import shlex
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+REPO = Path(__file__).resolve().parent.parent
+RESULTS_FILE = REPO / "bench" / "results" / "latest.json"
+HOST = "127.0.0.1"
+CREDITS = 10**15
+FAIL_PROMPT = "@sim:content_violation"
+PROMPTS_IN_ROTATION = 64
+TERMINAL = frozenset({"SUCCESS", "FAILED"})
+STATUS_TARGET_RPS = 10_000
+STATUS_TARGET_P99_MS = 25.0
+CREATE_TARGET_RPS = 2_000
+READY_TIMEOUT_S = 30.0
+PREPARE_TIMEOUT_S = 120.0
+DRAIN_TIMEOUT_S = 45.0
+STOP_TIMEOUT_S = 15.0
+SCENARIO_GROUPS = ("status", "create", "hello")
+PROBLEM_LINE = re.compile(r"\b(ERROR|CRITICAL|WARNING|Traceback)\b")
+
+
+def log(message: str) -> None:
+    print(f"- {message}", flush=True)
+
+
+class BenchError(RuntimeError):
+    """The benchmark could not run (not a slow gateway: a broken setup)."""
+
+
+# ------------------------------------------------------------------------------------------
+# Machine, tools and processes
+
+
+def usable_cpus() -> list[int]:
+    return sorted(os.sched_getaffinity(0))
+
+
+def cpu_model() -> str:
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return platform.processor() or "unknown"
+
+
+def ensure_wrk() -> str:
+    found = shutil.which("wrk")
+    if found:
+        return found
+    if os.geteuid() != 0:
+        raise SystemExit("bench: `wrk` is not installed and this is not root; install it "
+                         "(Debian/Ubuntu: `sudo apt-get install -y wrk`) and run again.")
+    log("wrk is missing: installing Debian's package")
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    install = ["apt-get", "install", "-y", "-q", "wrk"]
+    if subprocess.run(install, env=env, check=False).returncode != 0:
+        subprocess.run(["apt-get", "update", "-q"], env=env, check=False)
+        subprocess.run(install, env=env, check=False)
+    found = shutil.which("wrk")
+    if not found:
+        raise SystemExit("bench: could not install `wrk` with apt-get; install it and run again.")
+    return found
+
+
+def wrk_version(wrk: str) -> str:
+    done = subprocess.run([wrk, "-v"], capture_output=True, text=True, check=False)
+    text = (done.stdout + done.stderr).strip()
+    return text.splitlines()[0] if text else "unknown"
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((HOST, 0))
+        return int(sock.getsockname()[1])
+
+
+def pinned(argv: Sequence[str], cpu: int | None) -> list[str]:
+    """Prefix argv with `taskset` so that the process (and its children) use one core."""
+    taskset = shutil.which("taskset")
+    if cpu is None or taskset is None:
+        return list(argv)
+    return [taskset, "-c", str(cpu), *argv]
+
+
+def process_cpu_s(pid: int) -> float:
+    """CPU seconds (user + system, all threads) that a live process has used so far."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return 0.0
+    fields = stat.rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def children_cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def seedgate_bin() -> str:
+    local = Path(sys.executable).parent / "seedgate"
+    if local.exists():
+        return str(local)
+    found = shutil.which("seedgate")
+    if not found:
+        raise SystemExit("bench: the `seedgate` command is not installed (run `make` first).")
+    return found
+
+
+def server_env(home: Path | None) -> dict[str, str]:
+    """This environment without any seedgate configuration, plus the benchmark's own."""
+    env = {name: value for name, value in os.environ.items()
+           if not name.startswith("SEEDGATE_") and name != "DATABASE_URL"}
+    env["PYTHONUNBUFFERED"] = "1"
+    if home is not None:
+        env["SEEDGATE_HOME"] = str(home)
+        env["SEEDGATE_SIMULATOR_LATENCY"] = "0"
+        env["SEEDGATE_LOG_LEVEL"] = "WARNING"
+    return env
+
+
+class Server:
+    """A server subprocess in its own session, with its output in a log file."""
+
+    def __init__(self, name: str, argv: list[str], env: dict[str, str], port: int,
+                 log_path: Path) -> None:
+        self.name = name
+        self.argv = argv
+        self.env = env
+        self.port = port
+        self.log_path = log_path
+        self.base_url = f"http://{HOST}:{port}"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def pid(self) -> int:
+        assert self.proc is not None
+        return self.proc.pid
+
+    def start(self) -> None:
+        log(f"starting {self.name}: {shlex.join(self.argv)}")
+        with self.log_path.open("wb") as output:
+            self.proc = subprocess.Popen(
+                self.argv, env=self.env, cwd=REPO, stdin=subprocess.DEVNULL, stdout=output,
+                stderr=subprocess.STDOUT, start_new_session=True,
+            )
+        deadline = time.monotonic() + READY_TIMEOUT_S
+        with httpx.Client(timeout=2.0) as client:
+            while time.monotonic() < deadline:
+                if self.proc.poll() is not None:
+                    raise BenchError(f"{self.name} exited with {self.proc.returncode}:\n"
+                                     f"{self.log_tail()}")
+                try:
+                    client.get(f"{self.base_url}/api/status")
+                except httpx.TransportError:
+                    time.sleep(0.1)
+                    continue
+                return
+        raise BenchError(f"{self.name} did not answer within {READY_TIMEOUT_S:.0f} s:\n"
+                         f"{self.log_tail()}")
+
+    def stop(self) -> None:
+        """SIGTERM to the server's process group, then SIGKILL if it lingers."""
+        if self.proc is None or self.proc.poll() is not None:
+            self._reap_group()
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.proc.pid, signal.SIGTERM)
+        try:
+            self.proc.wait(STOP_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            log(f"{self.name} ignored SIGTERM for {STOP_TIMEOUT_S:.0f} s: killing it")
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+        self._reap_group()
+
+    def _reap_group(self) -> None:
+        """Kill what is left of the server's own process group (render processes)."""
+        if self.proc is not None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
+
+    def log_tail(self, lines: int = 40) -> str:
+        with contextlib.suppress(OSError):
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        return ""
+
+    def problems(self, limit: int = 20) -> list[str]:
+        """Warnings, errors and tracebacks that the server logged (first `limit`)."""
+        with contextlib.suppress(OSError):
+            lines = self.log_path.read_text(errors="replace").splitlines()
+            return [line for line in lines if PROBLEM_LINE.search(line)][:limit]
+        return []
+
+
+def create_key(home: Path) -> str:
+    argv = [seedgate_bin(), "keys", "create", "--name", "bench", "--credits", str(CREDITS),
+            "--rate-limit", "0", "--quiet"]
+    done = subprocess.run(argv, env=server_env(home), cwd=REPO, capture_output=True, text=True,
+                          check=False)
+    if done.returncode != 0 or not done.stdout.strip():
+        raise BenchError(f"`seedgate keys create` failed ({done.returncode}):\n{done.stderr}")
+    return done.stdout.strip().splitlines()[-1]
+
+
+def start_gateway(workdir: Path, name: str, *, worker: bool, cpu: int | None) -> tuple[Server, str]:
+    home = workdir / name
+    home.mkdir()
+    key = create_key(home)
+    port = free_port()
+    argv = [seedgate_bin(), "serve", "--host", HOST, "--port", str(port)]
+    if not worker:
+        argv.append("--no-worker")
+    server = Server(name, pinned(argv, cpu), server_env(home), port, workdir / f"{name}.log")
+    server.start()
+    return server, key
+
+
+def start_hello(workdir: Path, cpu: int | None) -> Server:
+    port = free_port()
+    argv = [sys.executable, "-m", "uvicorn", "bench.hello_asgi:app", "--host", HOST,
+            "--port", str(port), "--loop", "uvloop", "--http", "httptools", "--no-access-log",
+            "--log-level", "warning"]
+    server = Server("hello-asgi", pinned(argv, cpu), server_env(None), port,
+                    workdir / "hello.log")
+    server.start()
+    return server
+
+
+# ------------------------------------------------------------------------------------------
+# The gateway's API (preparation and verification)
+
+
+def body_for(prompt: str) -> dict[str, Any]:
+    return {"prompt": prompt, "aspect_ratio": "16:9", "duration": "5", "sound": False}
+
+
+def submit(client: httpx.Client, prompt: str) -> str:
+    response = client.post("/api/generate", json=body_for(prompt))
+    payload = response.json()
+    if response.status_code != 200 or payload.get("code") != 200:
+        raise BenchError(f"create failed: HTTP {response.status_code} {response.text[:300]}")
+    return str(payload["data"]["task_id"])
+
+
+def task_status(client: httpx.Client, task_id: str) -> str:
+    response = client.get("/api/status", params={"task_id": task_id})
+    if response.status_code != 200:
+        return f"HTTP {response.status_code}"
+    return str(response.json()["data"]["status"])
+
+
+def api_client(server: Server, key: str) -> httpx.Client:
+    return httpx.Client(base_url=server.base_url, timeout=10.0,
+                        headers={"Authorization": f"Bearer {key}"})
+
+
+@dataclass
+class Prepared:
+    succeeded: list[str]
+    failed: list[str]
+    seconds: float
+    anomalies: list[str] = field(default_factory=list)
+
+    @property
+    def ids(self) -> list[str]:
+        return [*self.succeeded, *self.failed]
+
+
+def prepare_tasks(server: Server, key: str, successes: int, failures: int) -> Prepared:
+    log(f"preparing {successes} rendered tasks and {failures} fast-failing tasks")
+    started = time.monotonic()
+    with api_client(server, key) as client:
+        good = [submit(client, f"bench prepared clip {i}") for i in range(successes)]
+        bad = [submit(client, f"{FAIL_PROMPT} bench prepared {i}") for i in range(failures)]
+        expected = {**dict.fromkeys(good, "SUCCESS"), **dict.fromkeys(bad, "FAILED")}
+        final: dict[str, str] = {}
+        pending = list(expected)
+        deadline = started + PREPARE_TIMEOUT_S
+        while pending:
+            if time.monotonic() > deadline:
+                raise BenchError(f"{len(pending)} prepared tasks were still unfinished after "
+                                 f"{PREPARE_TIMEOUT_S:.0f} s, e.g. {pending[:3]}")
+            still: list[str] = []
+            for task_id in pending:
+                status = task_status(client, task_id)
+                if status in TERMINAL:
+                    final[task_id] = status
+                else:
+                    still.append(task_id)
+            pending = still
+            if pending:
+                time.sleep(0.25)
+    anomalies = [f"{task_id}: expected {want}, got {final[task_id]}"
+                 for task_id, want in expected.items() if final[task_id] != want]
+    prepared = Prepared(good, bad, round(time.monotonic() - started, 2), anomalies)
+    log(f"prepared in {prepared.seconds:.1f} s"
+        + (f"; {len(anomalies)} unexpected outcomes" if anomalies else ""))
+    return prepared
+
+
+# ------------------------------------------------------------------------------------------
+# wrk and its Lua scripts
+
+LUA_COMMON = r"""
+local threads = {}
+
+function setup(thread)
+  table.insert(threads, thread)
+end
+
+local function oneline(text)
+  return (string.gsub(string.sub(text or "", 1, 400), "[\r\n]", " "))
+end
+
+function init(args)
+  wrk.headers["Authorization"] = "Bearer " .. TOKEN
+  if CONTENT_TYPE then wrk.headers["Content-Type"] = CONTENT_TYPE end
+  prepared = {}
+  for i, item in ipairs(ITEMS) do
+    if METHOD == "GET" then
+      prepared[i] = wrk.format("GET", PATH .. item)
+    else
+      prepared[i] = wrk.format(METHOD, PATH, nil, item)
+    end
+  end
+  counter = 0
+  ok = 0
+  non200 = 0
+  codes = {}
+  first_bad = ""
+  first_ok = ""
+  last_ok = ""
+end
+
+function request()
+  counter = counter + 1
+  return prepared[(counter % #prepared) + 1]
+end
+
+function response(status, headers, body)
+  if status == 200 then
+    ok = ok + 1
+    if KEEP_BODIES then
+      last_ok = body
+      if ok == 1 then first_ok = body end
+    end
+  else
+    non200 = non200 + 1
+    local code = tostring(status)
+    codes[code] = (codes[code] or 0) + 1
+    if first_bad == "" then first_bad = code .. " " .. oneline(body) end
+  end
+end
+
+function done(summary, latency, requests)
+  local ok_total, bad_total, codes_total, bad, first, last = 0, 0, {}, "", "", ""
+  for _, thread in ipairs(threads) do
+    ok_total = ok_total + thread:get("ok")
+    bad_total = bad_total + thread:get("non200")
+    for code, count in pairs(thread:get("codes")) do
+      codes_total[code] = (codes_total[code] or 0) + count
+    end
+    if bad == "" then bad = thread:get("first_bad") end
+    if first == "" then first = thread:get("first_ok") end
+    last = thread:get("last_ok")
+  end
+  local errors = summary.errors
+  local out = {
+    "requests " .. summary.requests,
+    "duration_us " .. summary.duration,
+    "ok " .. ok_total,
+    "non200 " .. bad_total,
+    "connect " .. errors.connect,
+    "read " .. errors.read,
+    "write " .. errors.write,
+    "timeout " .. errors.timeout,
+    "wrk_status " .. errors.status,
+    "p50_us " .. latency:percentile(50),
+    "p90_us " .. latency:percentile(90),
+    "p99_us " .. latency:percentile(99),
+    "max_us " .. latency.max,
+  }
+  for code, count in pairs(codes_total) do table.insert(out, "code " .. code .. " " .. count) end
+  if bad ~= "" then table.insert(out, "first_bad " .. bad) end
+  if first ~= "" then table.insert(out, "first_ok " .. oneline(first)) end
+  if last ~= "" then table.insert(out, "last_ok " .. oneline(last)) end
+  for _, line in ipairs(out) do io.write("BENCH " .. line .. "\n") end
+end
+"""
+
+
+def lua_string(text: str) -> str:
+    return json.dumps(text)  # a JSON string of ASCII text is a valid Lua string literal
+
+
+def status_script(key: str, task_ids: Sequence[str]) -> str:
+    items = ", ".join(lua_string(task_id) for task_id in task_ids)
+    return (f"TOKEN = {lua_string(key)}\nMETHOD = \"GET\"\nPATH = \"/api/status?task_id=\"\n"
+            f"CONTENT_TYPE = nil\nKEEP_BODIES = false\nITEMS = {{{items}}}\n{LUA_COMMON}")
+
+
+def create_script(key: str) -> str:
+    bodies = [json.dumps(body_for(f"{FAIL_PROMPT} bench load {i}"), separators=(",", ":"))
+              for i in range(PROMPTS_IN_ROTATION)]
+    items = ", ".join(lua_string(body) for body in bodies)
+    return (f"TOKEN = {lua_string(key)}\nMETHOD = \"POST\"\nPATH = \"/api/generate\"\n"
+            f"CONTENT_TYPE = \"application/json\"\nKEEP_BODIES = true\nITEMS = {{{items}}}\n"
+            f"{LUA_COMMON}")
+
+
+@dataclass
+class WrkRun:
+    command: str
+    output: str
+    values: dict[str, str]
+    codes: dict[str, int]
+    server_cpu: float
+    wrk_cpu: float
+
+    def number(self, name: str) -> float:
+        return float(self.values.get(name, "0"))
+
+
+@dataclass
+class Options:
+    wrk: str
+    duration: int
+    warmup: int
+    connections: int
+    wrk_cpu: int | None
+
+
+def run_wrk(options: Options, url: str, script: Path, server: Server, duration: int) -> WrkRun:
+    argv = pinned([options.wrk, "-t1", f"-c{options.connections}", f"-d{duration}s",
+                   "--latency", "--timeout", "5s", "-s", str(script), url], options.wrk_cpu)
+    cpu_before, wrk_before = process_cpu_s(server.pid), children_cpu_s()
+    started = time.monotonic()
+    done = subprocess.run(argv, capture_output=True, text=True, check=False,
+                          timeout=duration + 60)
+    wall = time.monotonic() - started
+    cpu_after, wrk_after = process_cpu_s(server.pid), children_cpu_s()
+    if done.returncode != 0:
+        raise BenchError(f"wrk failed ({done.returncode}): {done.stderr or done.stdout}")
+    values: dict[str, str] = {}
+    codes: dict[str, int] = {}
+    for line in done.stdout.splitlines():
+        if not line.startswith("BENCH "):
+            continue
+        name, _, rest = line[len("BENCH "):].partition(" ")
+        if name == "code":
+            code, _, count = rest.partition(" ")
+            codes[code] = int(count)
+        else:
+            values[name] = rest
+    if "requests" not in values:
+        raise BenchError(f"wrk printed no results:\n{done.stdout}\n{done.stderr}")
+    output = "\n".join(line for line in done.stdout.splitlines() if not line.startswith("BENCH"))
+    return WrkRun(shlex.join(argv), output, values, codes,
+                  round(100 * (cpu_after - cpu_before) / wall, 1),
+                  round(100 * (wrk_after - wrk_before) / wall, 1))
+
+
+# ------------------------------------------------------------------------------------------
+# Scenarios
+
+
+@dataclass
+class Result:
+    scenario: str
+    description: str
+    requests_per_s: float
+    p50_ms: float
+    p90_ms: float
+    p99_ms: float
+    max_ms: float
+    requests: int
+    ok_200: int
+    errors: int
+    non_200: int
+    non_200_by_code: dict[str, int]
+    socket_errors: dict[str, int]
+    first_non_200: str | None
+    server_cpu_pct: float
+    wrk_cpu_pct: float
+    target: str
+    target_met: bool | None
+    command: str
+    wrk_output: str
+    ratio_to_hello: float | None = None
+    checks: dict[str, Any] = field(default_factory=dict)
+
+
+def measure(options: Options, name: str, description: str, server: Server, path: str,
+            script_text: str, workdir: Path) -> tuple[Result, WrkRun]:
+    script = workdir / f"{name}.lua"
+    script.write_text(script_text)
+    url = f"{server.base_url}{path}"
+    if options.warmup > 0:
+        log(f"{name}: warming up for {options.warmup} s")
+        run_wrk(options, url, script, server, options.warmup)
+    log(f"{name}: measuring for {options.duration} s")
+    run = run_wrk(options, url, script, server, options.duration)
+    seconds = run.number("duration_us") / 1e6
+    requests = int(run.number("requests"))
+    socket_errors = {kind: int(run.number(kind)) for kind in ("connect", "read", "write",
+                                                               "timeout")}
+    non_200 = int(run.number("non200"))
+    result = Result(
+        scenario=name, description=description,
+        requests_per_s=round(requests / seconds, 1) if seconds else 0.0,
+        p50_ms=round(run.number("p50_us") / 1000, 2),
+        p90_ms=round(run.number("p90_us") / 1000, 2),
+        p99_ms=round(run.number("p99_us") / 1000, 2),
+        max_ms=round(run.number("max_us") / 1000, 2),
+        requests=requests, ok_200=int(run.number("ok")),
+        errors=non_200 + sum(socket_errors.values()), non_200=non_200,
+        non_200_by_code=run.codes, socket_errors=socket_errors,
+        first_non_200=run.values.get("first_bad"),
+        server_cpu_pct=run.server_cpu, wrk_cpu_pct=run.wrk_cpu,
+        target="", target_met=None, command=run.command, wrk_output=run.output,
+    )
+    log(f"{name}: {result.requests_per_s:,.0f} req/s, p99 {result.p99_ms} ms, "
+        f"{result.errors} errors")
+    return result, run
+
+
+TASK_ID = re.compile(r'"task_id"\s*:\s*"(task_[A-Za-z0-9]+)"')
+
+
+def verify_creates(result: Result, run: WrkRun, server: Server, key: str, *,
+                   drain: bool) -> None:
+    """Check that wrk's 200s were real creates: look the sampled tasks up, count the credits."""
+    sampled = [match.group(1) for name in ("first_ok", "last_ok")
+               if (match := TASK_ID.search(run.values.get(name, "")))]
+    checks: dict[str, Any] = {"creates_acknowledged": result.ok_200,
+                              "tasks_created_incl_warmup": None}
+    with api_client(server, key) as client:
+        checks["sampled"] = {task_id: task_status(client, task_id) for task_id in sampled}
+        if drain and sampled:
+            last = sampled[-1]
+            started = time.monotonic()
+            status = checks["sampled"][last]
+            while status not in TERMINAL and time.monotonic() - started < DRAIN_TIMEOUT_S:
+                time.sleep(0.25)
+                status = task_status(client, last)
+            checks["worker_drain_s"] = round(time.monotonic() - started, 2)
+            checks["last_task_after_drain"] = status
+    created = created_tasks(server)
+    if created is not None:
+        checks["tasks_created_incl_warmup"] = created
+    checks["verified"] = bool(sampled) and all(
+        not status.startswith("HTTP") for status in checks["sampled"].values())
+    result.checks = checks
+    log(f"{result.scenario}: sampled tasks {checks['sampled']}"
+        + (f", worker drained the backlog in {checks['worker_drain_s']} s "
+           f"(last task {checks['last_task_after_drain']})" if "worker_drain_s" in checks
+           else ""))
+
+
+def created_tasks(server: Server) -> int | None:
+    """Tasks in the server's SQLite database (read-only, for the create count)."""
+    home = Path(server.env.get("SEEDGATE_HOME", ""))
+    database = home / "seedgate.db"
+    if not database.exists():
+        return None
+    import sqlite3
+
+    try:
+        with contextlib.closing(sqlite3.connect(f"file:{database}?mode=ro", uri=True,
+                                                timeout=5)) as conn:
+            return int(conn.execute("SELECT count(*) FROM tasks").fetchone()[0])
+    except sqlite3.Error:
+        return None
+
+
+def judge(result: Result) -> None:
+    if result.scenario == "status":
+        result.target = f">= {STATUS_TARGET_RPS:,} req/s, p99 <= {STATUS_TARGET_P99_MS:g} ms"
+        result.target_met = (result.requests_per_s >= STATUS_TARGET_RPS
+                             and result.p99_ms <= STATUS_TARGET_P99_MS and result.errors == 0)
+    elif result.scenario.startswith("create"):
+        result.target = f">= {CREATE_TARGET_RPS:,} creates/s"
+        result.target_met = (result.requests_per_s >= CREATE_TARGET_RPS and result.errors == 0
+                             and bool(result.checks.get("verified")))
+
+
+# ------------------------------------------------------------------------------------------
+# Report
+
+
+def print_table(results: Sequence[Result]) -> None:
+    header = ("scenario", "requests/s", "p50 ms", "p99 ms", "errors", "vs hello",
+              "srv cpu", "target")
+    rows = [header]
+    for result in results:
+        ratio = "-" if result.ratio_to_hello is None else f"{result.ratio_to_hello:.2f}"
+        met = "" if result.target_met is None else ("met" if result.target_met else "MISSED")
+        rows.append((result.scenario, f"{result.requests_per_s:,.0f}", f"{result.p50_ms:.2f}",
+                     f"{result.p99_ms:.2f}", str(result.errors), ratio,
+                     f"{result.server_cpu_pct:.0f}%", f"{met} {result.target}".strip()))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    print()
+    for index, row in enumerate(rows):
+        cells = [cell.ljust(widths[i]) if i in (0, 7) else cell.rjust(widths[i])
+                 for i, cell in enumerate(row)]
+        print("  ".join(cells).rstrip())
+        if index == 0:
+            print("  ".join("-" * width for width in widths))
+    for result in results:
+        if result.non_200:
+            print(f"  {result.scenario}: non-200 by code {result.non_200_by_code}; first: "
+                  f"{result.first_non_200}")
+        if any(result.socket_errors.values()):
+            print(f"  {result.scenario}: socket errors {result.socket_errors}")
+        if result.wrk_cpu_pct >= 90:
+            print(f"  {result.scenario}: wrk used {result.wrk_cpu_pct:.0f}% of its core; the "
+                  "load generator may be the limit")
+    print()
+
+
+def write_json(report: dict[str, Any]) -> None:
+    RESULTS_FILE.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS_FILE.write_text(json.dumps(report, indent=2) + "\n")
+    log(f"results written to {RESULTS_FILE.relative_to(REPO)}")
+
+
+# ------------------------------------------------------------------------------------------
+# Main
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--duration", type=int, default=10, help="seconds per measurement")
+    parser.add_argument("--warmup", type=int, default=1,
+                        help="seconds of unrecorded load before each measurement (0: none)")
+    parser.add_argument("--connections", type=int, default=64, help="wrk connections")
+    parser.add_argument("--only", choices=SCENARIO_GROUPS, action="append",
+                        help="run only this group (repeatable); default: all")
+    parser.add_argument("--successes", type=int, default=20,
+                        help="prepared tasks that render and succeed")
+    parser.add_argument("--failures", type=int, default=300,
+                        help="prepared tasks that fail fast")
+    parser.add_argument("--keep", action="store_true",
+                        help="keep the temporary homes and server logs")
+    args = parser.parse_args(argv)
+    if args.duration < 1 or args.connections < 1 or args.warmup < 0:
+        parser.error("--duration and --connections must be >= 1, --warmup >= 0")
+    if args.successes + args.failures < 1:
+        parser.error("prepare at least one task")
+    return args
+
+
+@contextlib.contextmanager
+def terminate_on_sigterm() -> Iterator[None]:
+    """Turn SIGTERM into SystemExit so that `finally` blocks stop the servers."""
+
+    def handler(signum: int, _frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def run(args: argparse.Namespace, workdir: Path) -> list[Result]:
+    groups = set(args.only or SCENARIO_GROUPS)
+    cpus = usable_cpus()
+    server_cpu, wrk_cpu = (cpus[0], cpus[1]) if len(cpus) >= 2 else (None, None)
+    options = Options(ensure_wrk(), args.duration, args.warmup, args.connections, wrk_cpu)
+    results: list[Result] = []
+
+    if groups & {"status", "create"}:
+        server, key = start_gateway(workdir, "gateway", worker=True, cpu=server_cpu)
+        try:
+            if "status" in groups:
+                prepared = prepare_tasks(server, key, args.successes, args.failures)
+                result, _ = measure(
+                    options, "status", "GET /api/status over finished tasks (worker on)",
+                    server, "/api/status", status_script(key, prepared.ids), workdir)
+                result.checks = {"prepared_succeeded": len(prepared.succeeded),
+                                 "prepared_failed": len(prepared.failed),
+                                 "prepare_s": prepared.seconds,
+                                 "prepare_anomalies": prepared.anomalies}
+                results.append(result)
+            if "create" in groups:
+                result, run_ = measure(
+                    options, "create", "POST /api/generate, fast-failing prompt, worker on",
+                    server, "/api/generate", create_script(key), workdir)
+                verify_creates(result, run_, server, key, drain=True)
+                results.append(result)
+        finally:
+            server.stop()
+            problems = server.problems()
+            for result in results:
+                result.checks["server_log_problems"] = problems
+
+    if "create" in groups:
+        server, key = start_gateway(workdir, "gateway-api-only", worker=False, cpu=server_cpu)
+        try:
+            result, run_ = measure(
+                options, "create-api-only", "POST /api/generate, `serve --no-worker`",
+                server, "/api/generate", create_script(key), workdir)
+            verify_creates(result, run_, server, key, drain=False)
+            results.append(result)
+        finally:
+            server.stop()
+            result.checks["server_log_problems"] = server.problems()
+
+    if "hello" in groups:
+        hello = start_hello(workdir, server_cpu)
+        try:
+            ids = [f"task_{i:024x}" for i in range(args.successes + args.failures)]
+            result, _ = measure(options, "hello", "bare ASGI hello-world (bench/hello_asgi.py)",
+                                hello, "/api/status", status_script("hello", ids), workdir)
+            results.append(result)
+        finally:
+            hello.stop()
+
+    hello_rps = next((r.requests_per_s for r in results if r.scenario == "hello"), None)
+    for result in results:
+        if hello_rps:
+            result.ratio_to_hello = round(result.requests_per_s / hello_rps, 3)
+        judge(result)
+    return results
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    command = shlex.join([sys.executable, *(sys.argv if argv is None else ["bench/run.py",
+                                                                            *argv])])
+    cpus = usable_cpus()
+    print(f"seedgate benchmark: nproc {len(cpus)} ({cpu_model()}), Python "
+          f"{platform.python_version()}", flush=True)
+    print(f"command: {command}", flush=True)
+    if len(cpus) < 2:
+        log("fewer than 2 cores: server and wrk share the CPU, figures are pessimistic")
+    else:
+        log(f"server pinned to CPU {cpus[0]}, wrk to CPU {cpus[1]}")
+    started = time.monotonic()
+    workdir = Path(tempfile.mkdtemp(prefix="seedgate-bench-"))
+    try:
+        with terminate_on_sigterm():
+            results = run(args, workdir)
+    except BenchError as error:
+        print(f"bench: {error}", file=sys.stderr)
+        return 1
+    finally:
+        if args.keep:
+            log(f"kept {workdir}")
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
+    print_table(results)
+    report = {
+        "generated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "command": command,
+        "machine": {"nproc": len(cpus), "cpu": cpu_model(), "platform": platform.platform(),
+                    "python": platform.python_version(),
+                    "wrk": wrk_version(shutil.which("wrk") or "wrk"),
+                    "pinning": "server on one core, wrk on another" if len(cpus) >= 2
+                    else "none (one core)"},
+        "settings": {"duration_s": args.duration, "warmup_s": args.warmup,
+                     "connections": args.connections, "wrk_threads": 1,
+                     "prepared_successes": args.successes,
+                     "prepared_failures": args.failures,
+                     "simulator_latency_s": 0, "log_level": "WARNING"},
+        "elapsed_s": round(time.monotonic() - started, 1),
+        "results": [asdict(result) for result in results],
+    }
+    write_json(report)
+    log(f"done in {report['elapsed_s']} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,168 @@
+"""The `seedgate` command."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+
+from seedgate.config import Settings, load_settings
+from seedgate.service.accounts import Accounts, KeyNameTaken, UnknownKey
+from seedgate.store.database import Database
+
+
+def _accounts(settings: Settings) -> Accounts:
+    db = Database(settings.resolved_database_url, schema=settings.database_schema)
+    db.migrate()
+    return Accounts(db)
+
+
+def _curl_example(settings: Settings, key: str) -> str:
+    base = settings.public_url or f"http://{settings.host}:{settings.port}"
+    body = json.dumps({
+        "prompt": "Drone shot over neon night market", "aspect_ratio": "16:9",
+        "duration": "5", "sound": False,
+    })
+    return (
+        f"  curl -s {base}/api/generate \\\n"
+        f"    -H 'Authorization: Bearer {key}' -H 'Content-Type: application/json' \\\n"
+        f"    -d '{body}'\n"
+        f"  curl -s '{base}/api/status?task_id=TASK_ID' -H 'Authorization: Bearer {key}'"
+    )
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    from seedgate.server import configure_logging, serve
+
+    configure_logging(settings)
+    secret = _accounts(settings).ensure_dev_key(settings.dev_key_credits)
+    if secret:
+        print(
+            f"\nCreated a development API key with {settings.dev_key_credits} credits "
+            "(shown once; it is stored hashed):\n\n"
+            f"  {secret}\n\nTry the seedance1-5pro example:\n\n"
+            f"{_curl_example(settings, secret)}\n",
+            flush=True,
+        )
+    serve(settings, worker=not args.no_worker)
+    return 0
+
+
+def cmd_worker(_args: argparse.Namespace, settings: Settings) -> int:
+    from seedgate.server import configure_logging, run_worker
+
+    configure_logging(settings)
+    run_worker(settings)
+    return 0
+
+
+def cmd_migrate(_args: argparse.Namespace, settings: Settings) -> int:
+    _accounts(settings)
+    print("database is up to date")
+    return 0
+
+
+def cmd_keys_create(args: argparse.Namespace, settings: Settings) -> int:
+    key, secret = _accounts(settings).create_key(args.name, args.credits, args.rate_limit)
+    if args.quiet:
+        print(secret)
+    else:
+        print(f"created key {key.name!r} with {args.credits} credits; "
+              f"store it now, it will not be shown again:\n{secret}")
+    return 0
+
+
+def cmd_keys_list(_args: argparse.Namespace, settings: Settings) -> int:
+    rows = _accounts(settings).balances()
+    print(f"{'name':<24} {'prefix':<12} {'credits':>10}  {'rate/min':>8}  state")
+    for key, balance in rows:
+        rate = "default" if key.rate_limit is None else str(key.rate_limit)
+        state = "active" if key.active else "revoked"
+        print(f"{key.name:<24} {key.prefix:<12} {balance:>10}  {rate:>8}  {state}")
+    return 0
+
+
+def cmd_keys_revoke(args: argparse.Namespace, settings: Settings) -> int:
+    key = _accounts(settings).revoke(args.key)
+    print(f"revoked key {key.name!r}")
+    return 0
+
+
+def cmd_credits_add(args: argparse.Namespace, settings: Settings) -> int:
+    balance = _accounts(settings).add_credits(args.key, args.amount, args.note)
+    print(f"balance: {balance}")
+    return 0
+
+
+def cmd_credits_show(args: argparse.Namespace, settings: Settings) -> int:
+    accounts = _accounts(settings)
+    rows = accounts.balances()
+    if args.key:
+        wanted = accounts.find(args.key).id
+        rows = [row for row in rows if row[0].id == wanted]
+    for key, balance in rows:
+        print(f"{key.name}: {balance}")
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="seedgate", description=__doc__)
+    commands = root.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="run the HTTP gateway (with its worker)")
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    serve.add_argument("--no-worker", action="store_true", help="serve the API only")
+    serve.set_defaults(func=cmd_serve)
+
+    commands.add_parser("worker", help="run a worker without HTTP").set_defaults(func=cmd_worker)
+    commands.add_parser("migrate", help="create or upgrade the database schema").set_defaults(
+        func=cmd_migrate)
+
+    keys = commands.add_parser("keys", help="manage API keys").add_subparsers(
+        dest="action", required=True)
+    create = keys.add_parser("create", help="create a key (its secret is shown once)")
+    create.add_argument("--name", required=True)
+    create.add_argument("--credits", type=int, default=0)
+    create.add_argument("--rate-limit", type=int, default=None,
+                        help="requests a minute (0: unlimited; default: the server's)")
+    create.add_argument("--quiet", action="store_true", help="print the key alone")
+    create.set_defaults(func=cmd_keys_create)
+    keys.add_parser("list", help="list keys and balances").set_defaults(func=cmd_keys_list)
+    revoke = keys.add_parser("revoke", help="revoke a key by name or secret")
+    revoke.add_argument("key")
+    revoke.set_defaults(func=cmd_keys_revoke)
+
+    credits = commands.add_parser("credits", help="manage credits").add_subparsers(
+        dest="action", required=True)
+    add = credits.add_parser("add", help="grant credits (negative to withdraw)")
+    add.add_argument("key", help="key name or secret")
+    add.add_argument("amount", type=int)
+    add.add_argument("--note")
+    add.set_defaults(func=cmd_credits_add)
+    show = credits.add_parser("show", help="show balances")
+    show.add_argument("key", nargs="?")
+    show.set_defaults(func=cmd_credits_show)
+    return root
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    overrides = {}
+    if getattr(args, "host", None):
+        overrides["host"] = args.host
+    if getattr(args, "port", None):
+        overrides["port"] = args.port
+    try:
+        settings = load_settings(**overrides)
+        return int(args.func(args, settings))
+    except (UnknownKey, KeyNameTaken) as exc:
+        print(f"seedgate: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

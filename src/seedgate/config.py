@@ -1,0 +1,100 @@
+"""Settings: environment variables (`SEEDGATE_*`, `DATABASE_URL`) over an optional TOML
+file (`$SEEDGATE_HOME/seedgate.toml`, or the path in `SEEDGATE_CONFIG`) over defaults."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from seedgate.domain.pricing import PriceTable
+
+DAY_S = 86_400
+
+
+def _home() -> Path:
+    return Path(os.environ.get("SEEDGATE_HOME", "var")).resolve()
+
+
+def _config_file() -> Path:
+    return Path(os.environ.get("SEEDGATE_CONFIG", _home() / "seedgate.toml"))
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SEEDGATE_", extra="forbid")
+
+    home: Path = Field(default_factory=_home)
+    host: str = "127.0.0.1"
+    port: int = 8000
+    database_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("DATABASE_URL", "SEEDGATE_DATABASE_URL",
+                                                    "database_url"),
+    )
+    database_schema: str | None = None
+    public_url: str | None = None
+    secret: str | None = None
+    media_ttl: int = Field(default=15 * DAY_S, ge=60)
+    simulator_latency: float = Field(default=5.0, ge=0)
+    render_processes: int = Field(default=1, ge=1)
+    worker_concurrency: int = Field(default=32, ge=1)
+    worker_poll_interval: float = Field(default=0.5, gt=0)
+    lease_seconds: float = Field(default=30.0, ge=1)
+    refresh_interval: float = Field(default=1.0, ge=0)
+    rate_limit: int = Field(default=600, ge=0, description="requests a minute per key; 0: none")
+    dev_key_credits: int = Field(default=10_000, ge=0)
+    log_level: str = "INFO"
+    prices: dict[str, dict[str, int]] = Field(default_factory=dict)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml = TomlConfigSettingsSource(settings_cls, toml_file=_config_file())
+        return init_settings, env_settings, toml
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.home / 'seedgate.db'}"
+
+    @property
+    def media_dir(self) -> Path:
+        return self.home / "media"
+
+    @property
+    def simulator_dir(self) -> Path:
+        return self.home / "simulator"
+
+    def price_table(self) -> PriceTable:
+        return PriceTable.with_overrides(self.prices)
+
+    def signing_secret(self) -> bytes:
+        """The media-URL secret: configured, or generated once and kept in the home dir."""
+        if self.secret:
+            return self.secret.encode()
+        path = self.home / "secret.key"
+        self.home.mkdir(parents=True, exist_ok=True)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            return path.read_bytes().strip()
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_hex(32))
+        return path.read_bytes().strip()
+
+
+def load_settings(**overrides: Any) -> Settings:
+    return Settings(**overrides)

@@ -1,0 +1,48 @@
+"""Helpers shared by the dialect codecs (pure, no I/O)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+
+from seedgate.domain.errors import ErrorKind, GatewayError
+
+HTTP_STATUS = {
+    ErrorKind.INVALID_PARAMETER: 400,
+    ErrorKind.MISSING_PARAMETER: 400,
+    ErrorKind.INVALID_JSON: 400,
+    ErrorKind.MODEL_NOT_FOUND: 400,
+    ErrorKind.UNAUTHORIZED: 401,
+    ErrorKind.INSUFFICIENT_CREDITS: 402,
+    ErrorKind.FORBIDDEN: 403,
+    ErrorKind.NOT_FOUND: 404,
+    ErrorKind.CONFLICT: 409,
+    ErrorKind.RATE_LIMITED: 429,
+    ErrorKind.INTERNAL: 500,
+    ErrorKind.UNAVAILABLE: 503,
+}
+
+
+def iso_utc(ms: int) -> str:
+    """ISO-8601 UTC with second precision, e.g. `2025-06-14T05:21:11Z`."""
+    return datetime.fromtimestamp(ms // 1000, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def renamed(error: GatewayError, names: Mapping[str, str]) -> GatewayError:
+    """The same error with canonical parameter names replaced by the dialect's."""
+    if error.param is None:
+        return error
+    head, dot, rest = error.param.partition(".")
+    base, bracket, index = head.partition("[")
+    name = names.get(base)
+    if name is None:
+        return error
+    param = f"{name}{bracket}{index}{dot}{rest}"
+    message = error.message.replace(f"`{error.param}`", f"`{param}`").replace(
+        f"`{base}`", f"`{name}`"
+    )
+    return GatewayError(error.kind, message, param=param, retry_after=error.retry_after)
+
+
+def not_an_object() -> GatewayError:
+    return GatewayError(ErrorKind.INVALID_JSON, "The request body must be a JSON object.")

@@ -1,0 +1,61 @@
+"""Errors the gateway raises, independent of any wire format; each dialect renders them."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class ErrorKind(StrEnum):
+    INVALID_PARAMETER = "invalid_parameter"
+    MISSING_PARAMETER = "missing_parameter"
+    INVALID_JSON = "invalid_json"
+    UNAUTHORIZED = "unauthorized"
+    INSUFFICIENT_CREDITS = "insufficient_credits"
+    FORBIDDEN = "forbidden"
+    NOT_FOUND = "not_found"
+    MODEL_NOT_FOUND = "model_not_found"
+    CONFLICT = "conflict"
+    RATE_LIMITED = "rate_limited"
+    UNAVAILABLE = "unavailable"
+    INTERNAL = "internal"
+
+
+class GatewayError(Exception):
+    """A client-facing error: what went wrong, which parameter, and when to retry."""
+
+    def __init__(
+        self,
+        kind: ErrorKind,
+        message: str,
+        *,
+        param: str | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.message = message
+        self.param = param
+        self.retry_after = retry_after
+
+    def __repr__(self) -> str:
+        return f"GatewayError({self.kind.value!r}, {self.message!r}, param={self.param!r})"
+
+
+def invalid(param: str, message: str) -> GatewayError:
+    return GatewayError(ErrorKind.INVALID_PARAMETER, message, param=param)
+
+
+def missing(param: str) -> GatewayError:
+    return GatewayError(ErrorKind.MISSING_PARAMETER, f"`{param}` is required.", param=param)
+
+
+class FailureCode(StrEnum):
+    """Why a task failed; stored on the task and mapped to each dialect's codes."""
+
+    CONTENT_VIOLATION = "CONTENT_VIOLATION"
+    INVALID_IMAGE_URL = "INVALID_IMAGE_URL"
+    INVALID_INPUT = "INVALID_INPUT"
+    GENERATION_FAILED = "GENERATION_FAILED"
+    INTERNAL_ERROR = "INTERNAL_ERROR"
+    PROCESSING_TIMEOUT = "PROCESSING_TIMEOUT"
+    CANCELLED = "CANCELLED"

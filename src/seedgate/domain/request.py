@@ -1,0 +1,259 @@
+"""The canonical generation request and its validation against the model catalog.
+
+Every dialect decodes its wire format into a `GenerationRequest`; `normalize` then checks it
+against the catalog and fills the model's defaults, so one set of rules serves all dialects.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, replace
+from enum import StrEnum
+from typing import Any
+
+from seedgate.domain.catalog import ADAPTIVE, CATALOG, RATIOS, Catalog, Mode, Model
+from seedgate.domain.errors import ErrorKind, GatewayError, invalid, missing
+
+MAX_PROMPT_CHARS = 5000
+DEFAULT_DURATION = 5
+DEFAULT_EXPIRES_AFTER = 172_800
+EXPIRES_AFTER_RANGE = (3_600, 259_200)
+MAX_SEED = 2**32 - 1
+MAX_REFERENCE_MEDIA = 3
+URL_SCHEMES = ("http://", "https://")
+
+
+class MediaKind(StrEnum):
+    IMAGE = "image"
+    VIDEO = "video"
+    AUDIO = "audio"
+
+
+class Role(StrEnum):
+    FIRST_FRAME = "first_frame"
+    LAST_FRAME = "last_frame"
+    REFERENCE_IMAGE = "reference_image"
+    REFERENCE_VIDEO = "reference_video"
+    REFERENCE_AUDIO = "reference_audio"
+
+
+@dataclass(frozen=True, slots=True)
+class MediaInput:
+    kind: MediaKind
+    url: str
+    role: Role
+
+
+@dataclass(frozen=True, slots=True)
+class GenerationRequest:
+    """What a client asks for. `None` means "the model's default" until `normalize`."""
+
+    model: str
+    prompt: str = ""
+    inputs: tuple[MediaInput, ...] = ()
+    duration: int | None = None
+    ratio: str | None = None
+    resolution: str | None = None
+    generate_audio: bool | None = None
+    seed: int = -1
+    camera_fixed: bool = False
+    watermark: bool = False
+    draft: bool = False
+    return_last_frame: bool = False
+    execution_expires_after: int = DEFAULT_EXPIRES_AFTER
+
+    @property
+    def images(self) -> tuple[MediaInput, ...]:
+        return tuple(i for i in self.inputs if i.kind is MediaKind.IMAGE)
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["inputs"] = [
+            {"kind": i.kind.value, "url": i.url, "role": i.role.value} for i in self.inputs
+        ]
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> GenerationRequest:
+        inputs = tuple(
+            MediaInput(MediaKind(i["kind"]), i["url"], Role(i["role"])) for i in data["inputs"]
+        )
+        return cls(**{**data, "inputs": inputs})
+
+
+def mode_of(request: GenerationRequest) -> Mode:
+    """The generation mode implied by the inputs and their roles."""
+    roles = [i.role for i in request.inputs]
+    if not roles:
+        return Mode.TEXT
+    if any(i.kind is not MediaKind.IMAGE for i in request.inputs):
+        return Mode.MULTIMODAL_REFERENCE
+    if Role.REFERENCE_IMAGE in roles:
+        return Mode.REFERENCE_IMAGES
+    if Role.LAST_FRAME in roles:
+        return Mode.FIRST_LAST_FRAME
+    return Mode.FIRST_FRAME
+
+
+def normalize(request: GenerationRequest, catalog: Catalog = CATALOG) -> GenerationRequest:
+    """Validate a request for its model and return it with every default filled in.
+
+    Raises `GatewayError` naming the offending parameter.
+    """
+    model = catalog.get(request.model) if request.model else None
+    if model is None:
+        if not request.model:
+            raise missing("model")
+        raise GatewayError(
+            ErrorKind.MODEL_NOT_FOUND,
+            f"Model `{request.model}` does not exist. Known models: "
+            + ", ".join(m.id for m in catalog.models) + ".",
+            param="model",
+        )
+    _check_prompt(request)
+    mode = _check_inputs(request, model)
+    resolution = _resolution(request, model, mode)
+    return replace(
+        request,
+        model=model.id,
+        prompt=request.prompt.strip(),
+        duration=_duration(request, model),
+        ratio=_ratio(request, model, mode),
+        resolution=resolution,
+        generate_audio=_audio(request, model),
+        seed=_seed(request),
+        execution_expires_after=_expires_after(request),
+    )
+
+
+def _check_prompt(request: GenerationRequest) -> None:
+    if not isinstance(request.prompt, str):
+        raise invalid("prompt", "`prompt` must be a string.")
+    if len(request.prompt) > MAX_PROMPT_CHARS:
+        raise invalid("prompt", f"`prompt` is longer than {MAX_PROMPT_CHARS} characters.")
+    if not request.prompt.strip() and not request.inputs:
+        raise missing("prompt")
+
+
+def _check_inputs(request: GenerationRequest, model: Model) -> Mode:
+    for index, item in enumerate(request.inputs):
+        url = item.url
+        if not isinstance(url, str) or not (
+            url.startswith(URL_SCHEMES) or url.startswith(f"data:{item.kind.value}/")
+        ):
+            raise invalid(
+                f"inputs[{index}].url",
+                f"`inputs[{index}].url` must be an http(s) URL or a base64 data URL.",
+            )
+    mode = _checked_mode(request, model)
+    images = request.images
+    if mode is Mode.FIRST_FRAME and len(images) != 1:
+        raise invalid("inputs", "A first-frame request takes exactly one image.")
+    if mode is Mode.FIRST_LAST_FRAME:
+        roles = sorted(i.role.value for i in images)
+        if roles != [Role.FIRST_FRAME.value, Role.LAST_FRAME.value]:
+            raise invalid("inputs", "First and last frame need one `first_frame` and one "
+                          "`last_frame` image.")
+    if mode in (Mode.REFERENCE_IMAGES, Mode.MULTIMODAL_REFERENCE):
+        if any(i.role in (Role.FIRST_FRAME, Role.LAST_FRAME) for i in images):
+            raise invalid("inputs", "Reference inputs cannot be mixed with first/last frames.")
+        if len(images) > model.max_reference_images:
+            raise invalid("inputs", f"`{model.id}` takes at most {model.max_reference_images} "
+                          "reference images.")
+        for kind in (MediaKind.VIDEO, MediaKind.AUDIO):
+            if sum(i.kind is kind for i in request.inputs) > MAX_REFERENCE_MEDIA:
+                raise invalid("inputs", f"At most {MAX_REFERENCE_MEDIA} reference "
+                              f"{kind.value}s are accepted.")
+        if all(i.kind is MediaKind.AUDIO for i in request.inputs):
+            raise invalid("inputs", "Reference audio needs at least one image or video.")
+    return mode
+
+
+def _checked_mode(request: GenerationRequest, model: Model) -> Mode:
+    mode = mode_of(request)
+    if mode in model.modes:
+        return mode
+    if mode is Mode.TEXT:
+        raise GatewayError(
+            ErrorKind.MISSING_PARAMETER,
+            f"`{model.id}` generates from images: give at least one image.",
+            param="inputs",
+        )
+    supported = ", ".join(sorted(m.value for m in model.modes))
+    raise invalid("inputs", f"`{model.id}` does not support {mode.value} "
+                  f"(supported: {supported}).")
+
+
+def _duration(request: GenerationRequest, model: Model) -> int:
+    duration = DEFAULT_DURATION if request.duration is None else request.duration
+    if isinstance(duration, bool) or not isinstance(duration, int):
+        raise invalid("duration", "`duration` must be an integer number of seconds.")
+    if duration == -1 and model.auto_duration:
+        return duration
+    if duration not in model.durations():
+        auto = " or -1 (the model picks)" if model.auto_duration else ""
+        raise invalid("duration", f"`duration` must be between {model.min_duration} and "
+                      f"{model.max_duration} seconds for `{model.id}`{auto}; got {duration}.")
+    return duration
+
+
+def _resolution(request: GenerationRequest, model: Model, mode: Mode) -> str:
+    if request.draft:
+        if not model.draft:
+            raise invalid("draft", f"`{model.id}` has no draft mode.")
+        if request.resolution not in (None, "480p"):
+            raise invalid("resolution", "Draft tasks are rendered at 480p only.")
+        if request.return_last_frame:
+            raise invalid("return_last_frame", "Draft tasks cannot return a last frame.")
+        return "480p"
+    resolution = request.resolution or model.default_resolution
+    allowed = model.resolutions
+    if mode in (Mode.REFERENCE_IMAGES, Mode.MULTIMODAL_REFERENCE) and model.reference_resolutions:
+        allowed = model.reference_resolutions
+        if request.resolution is None and resolution not in allowed:
+            resolution = allowed[-1]
+    if resolution not in allowed:
+        raise invalid("resolution", f"`resolution` must be one of {', '.join(allowed)} for "
+                      f"`{model.id}` in this mode; got {resolution!r}.")
+    return resolution
+
+
+def _ratio(request: GenerationRequest, model: Model, mode: Mode) -> str:
+    reference = mode in (Mode.REFERENCE_IMAGES, Mode.MULTIMODAL_REFERENCE)
+    if request.ratio is None:
+        return "16:9" if mode is Mode.TEXT or reference else ADAPTIVE
+    if request.ratio == ADAPTIVE:
+        if reference:
+            raise invalid("ratio", "`adaptive` is not available with reference inputs.")
+        if mode is Mode.TEXT and model.id.startswith("seedance-1-0"):
+            raise invalid("ratio", f"`adaptive` needs an input image for `{model.id}`.")
+        return ADAPTIVE
+    if request.ratio not in RATIOS:
+        raise invalid("ratio", f"`ratio` must be one of {', '.join(RATIOS)} or adaptive; "
+                      f"got {request.ratio!r}.")
+    return request.ratio
+
+
+def _audio(request: GenerationRequest, model: Model) -> bool:
+    if request.generate_audio is None:
+        return model.audio
+    if not isinstance(request.generate_audio, bool):
+        raise invalid("generate_audio", "`generate_audio` must be true or false.")
+    if request.generate_audio and not model.audio:
+        raise invalid("generate_audio", f"`{model.id}` cannot generate audio.")
+    return request.generate_audio
+
+
+def _seed(request: GenerationRequest) -> int:
+    seed = request.seed
+    if isinstance(seed, bool) or not isinstance(seed, int) or not -1 <= seed <= MAX_SEED:
+        raise invalid("seed", f"`seed` must be an integer from -1 to {MAX_SEED}.")
+    return seed
+
+
+def _expires_after(request: GenerationRequest) -> int:
+    value = request.execution_expires_after
+    low, high = EXPIRES_AFTER_RANGE
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise invalid("execution_expires_after",
+                      f"`execution_expires_after` must be between {low} and {high} seconds.")
+    return value

@@ -1,0 +1,117 @@
+"""Tasks and their state machine."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from seedgate.domain.request import GenerationRequest
+
+
+class TaskStatus(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"
+
+    @property
+    def terminal(self) -> bool:
+        return self in TERMINAL
+
+    @property
+    def refundable(self) -> bool:
+        """Tasks ending this way never produced a video, so their credits go back."""
+        return self in (TaskStatus.FAILED, TaskStatus.CANCELLED, TaskStatus.EXPIRED)
+
+
+TERMINAL = frozenset(
+    {TaskStatus.SUCCEEDED, TaskStatus.FAILED, TaskStatus.CANCELLED, TaskStatus.EXPIRED}
+)
+
+TRANSITIONS: dict[TaskStatus, frozenset[TaskStatus]] = {
+    TaskStatus.QUEUED: frozenset(
+        {TaskStatus.RUNNING, TaskStatus.FAILED, TaskStatus.CANCELLED, TaskStatus.EXPIRED}
+    ),
+    TaskStatus.RUNNING: frozenset(
+        {TaskStatus.SUCCEEDED, TaskStatus.FAILED, TaskStatus.CANCELLED, TaskStatus.EXPIRED}
+    ),
+}
+
+
+class IllegalTransition(Exception):
+    def __init__(self, current: TaskStatus, target: TaskStatus) -> None:
+        super().__init__(f"a {current.value} task cannot become {target.value}")
+        self.current = current
+        self.target = target
+
+
+def check_transition(current: TaskStatus, target: TaskStatus) -> None:
+    if target not in TRANSITIONS.get(current, frozenset()):
+        raise IllegalTransition(current, target)
+
+
+def sources_of(target: TaskStatus) -> tuple[TaskStatus, ...]:
+    """The states from which `target` may be entered (used to guard SQL updates)."""
+    return tuple(s for s, targets in TRANSITIONS.items() if target in targets)
+
+
+@dataclass(frozen=True, slots=True)
+class Outputs:
+    """What a finished task produced: stored media keys and the actual parameters."""
+
+    video_key: str
+    width: int
+    height: int
+    duration: int
+    ratio: str
+    seed: int
+    has_audio: bool
+    last_frame_key: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "video_key": self.video_key, "width": self.width, "height": self.height,
+            "duration": self.duration, "ratio": self.ratio, "seed": self.seed,
+            "has_audio": self.has_audio, "last_frame_key": self.last_frame_key,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Outputs:
+        return cls(**data)
+
+
+@dataclass(frozen=True, slots=True)
+class Task:
+    """A generation task as stored; timestamps are Unix milliseconds."""
+
+    id: str
+    key_id: int
+    dialect: str
+    request: GenerationRequest
+    client_request: dict[str, Any]
+    status: TaskStatus
+    price: int
+    refunded: int
+    created_at: int
+    updated_at: int
+    deadline_at: int
+    progress: int = 0
+    error_code: str | None = None
+    error_message: str | None = None
+    outputs: Outputs | None = None
+    provider: str | None = None
+    upstream_id: str | None = None
+    started_at: int | None = None
+    completed_at: int | None = None
+    seq: int = field(default=0, compare=False)
+
+    @property
+    def consumed_credits(self) -> int:
+        return self.price - self.refunded
+
+    @property
+    def model(self) -> str:
+        return self.request.model

@@ -1,0 +1,84 @@
+"""Turning what a provider reports into task state: store results, settle credits."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import replace
+from functools import partial
+
+from seedgate.clock import now_ms
+from seedgate.domain.catalog import CATALOG
+from seedgate.domain.errors import FailureCode
+from seedgate.domain.pricing import PriceTable
+from seedgate.domain.task import Outputs, Task, TaskStatus
+from seedgate.media.storage import LocalStorage
+from seedgate.providers.base import UpstreamResult
+from seedgate.service import lifecycle
+from seedgate.store import tasks as task_store
+from seedgate.store.database import Database
+
+log = logging.getLogger(__name__)
+
+
+class Outcomes:
+    def __init__(
+        self, db: Database, storage: LocalStorage, prices: PriceTable,
+        clock: Callable[[], int] = now_ms,
+    ) -> None:
+        self._db = db
+        self._storage = storage
+        self._prices = prices
+        self._clock = clock
+
+    async def start(self, task: Task, provider: str) -> Task:
+        now = self._clock()
+        if await self._db.write(partial(lifecycle.start, task_id=task.id, provider=provider,
+                                        now=now)):
+            return replace(task, status=TaskStatus.RUNNING, provider=provider, started_at=now)
+        return await self.reload(task)
+
+    async def record_upstream(self, task: Task, upstream_id: str | None) -> Task:
+        await self._db.write(partial(task_store.update_active, task_id=task.id,
+                                     now=self._clock(), upstream_id=upstream_id))
+        return replace(task, upstream_id=upstream_id)
+
+    async def record_progress(self, task: Task, progress: int) -> Task:
+        await self._db.write(partial(task_store.update_active, task_id=task.id,
+                                     now=self._clock(), progress=progress))
+        return replace(task, progress=progress)
+
+    async def end(
+        self, task: Task, target: TaskStatus, code: FailureCode | str, message: str
+    ) -> bool:
+        """Fail, expire or cancel with a refund; False if the task had already ended."""
+        return await self._db.write(partial(
+            lifecycle.end_unsuccessfully, task=task, target=target, code=str(code),
+            message=message, now=self._clock(),
+        ))
+
+    async def succeed(self, task: Task, result: UpstreamResult) -> bool:
+        """Copy the result into storage, then mark the task succeeded and settle its price."""
+        video_key = f"videos/{task.id}.mp4"
+        frame_key = f"frames/{task.id}.png" if result.last_frame else None
+        await asyncio.to_thread(self._storage.put_file, video_key, result.video)
+        if frame_key and result.last_frame:
+            await asyncio.to_thread(self._storage.put_file, frame_key, result.last_frame)
+        outputs = Outputs(
+            video_key=video_key, width=result.width, height=result.height,
+            duration=result.duration, ratio=result.ratio, seed=result.seed,
+            has_audio=result.has_audio, last_frame_key=frame_key,
+        )
+        model = CATALOG[task.model]
+        assert task.request.resolution is not None
+        final_price = self._prices.price(model, task.request.resolution, result.duration,
+                                         result.has_audio)
+        return await self._db.write(partial(
+            lifecycle.succeed, task=task, outputs=outputs, final_price=min(final_price, task.price),
+            now=self._clock(),
+        ))
+
+    async def reload(self, task: Task) -> Task:
+        fresh = await self._db.read(partial(task_store.get_task, task_id=task.id))
+        return fresh or task

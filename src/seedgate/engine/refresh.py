@@ -1,0 +1,81 @@
+"""Refresh on read: a status request for an unfinished task asks the provider first.
+
+However many clients poll one task, the provider is asked at most once per interval:
+concurrent readers share one in-flight call, and later ones reuse its answer until it is
+`min_interval_s` old.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import replace
+
+from seedgate.domain.errors import FailureCode
+from seedgate.domain.task import Task, TaskStatus
+from seedgate.engine.outcomes import Outcomes
+from seedgate.providers.base import Provider, UpstreamState
+
+log = logging.getLogger(__name__)
+
+
+class Refresher:
+    def __init__(
+        self,
+        provider: Provider,
+        outcomes: Outcomes,
+        *,
+        min_interval_s: float,
+        on_finished: Callable[[str], None] = lambda task_id: None,
+    ) -> None:
+        self._provider = provider
+        self._outcomes = outcomes
+        self._min_interval_s = min_interval_s
+        self._on_finished = on_finished
+        self._inflight: dict[str, asyncio.Future[Task]] = {}
+        self._recent: dict[str, tuple[float, Task]] = {}
+        self.provider_calls = 0
+
+    async def refresh(self, task: Task) -> Task:
+        if task.upstream_id is None or task.status.terminal:
+            return task
+        recent = self._recent.get(task.id)
+        if recent is not None and time.monotonic() - recent[0] < self._min_interval_s:
+            return recent[1] if recent[1].updated_at >= task.updated_at else task
+        pending = self._inflight.get(task.id)
+        if pending is None:
+            pending = asyncio.ensure_future(self._ask(task))
+            self._inflight[task.id] = pending
+            pending.add_done_callback(lambda _: self._inflight.pop(task.id, None))
+        return await asyncio.shield(pending)
+
+    async def _ask(self, task: Task) -> Task:
+        assert task.upstream_id is not None
+        self.provider_calls += 1
+        try:
+            status = await self._provider.poll(task.upstream_id)
+        except Exception:
+            log.warning("refreshing task %s from its provider failed", task.id, exc_info=True)
+            return task
+        fresh = task
+        if status.state is UpstreamState.FAILED:
+            await self._outcomes.end(
+                task, TaskStatus.FAILED, status.error_code or FailureCode.GENERATION_FAILED,
+                status.error_message or "The provider could not generate the video.",
+            )
+            fresh = await self._outcomes.reload(task)
+        elif status.state is UpstreamState.SUCCEEDED:
+            self._on_finished(task.id)  # the worker stores the result, then it shows
+        elif status.state is UpstreamState.RUNNING and status.progress > task.progress:
+            fresh = replace(task, progress=status.progress)
+        self._forget_stale()
+        self._recent[task.id] = (time.monotonic(), fresh)
+        return fresh
+
+    def _forget_stale(self) -> None:
+        if len(self._recent) < 10_000:
+            return
+        horizon = time.monotonic() - self._min_interval_s
+        self._recent = {k: v for k, v in self._recent.items() if v[0] >= horizon}

@@ -1,0 +1,47 @@
+"""The ASGI application: every dialect's routes on one server."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from starlette.applications import Starlette
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from seedgate.gateway import Gateway
+from seedgate.http import media, seedance15pro
+
+
+class RequestId:
+    """Adds an `x-request-id` header to every response (pure ASGI: no per-request objects)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = secrets.token_hex(8).encode()
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", ()), (b"x-request-id", request_id)]
+            await send(message)
+
+        await self.app(scope, receive, send_with_id)
+
+
+def create_app(gateway: Gateway) -> ASGIApp:
+    @asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        await gateway.start()
+        try:
+            yield
+        finally:
+            await gateway.stop()
+
+    app = Starlette(routes=[*seedance15pro.routes, *media.routes], lifespan=lifespan)
+    app.state.gateway = gateway
+    return RequestId(app)

@@ -1,0 +1,46 @@
+"""Where finished media lives. Local disk today; keys are relative object names."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path, PurePosixPath
+
+
+class InvalidKey(ValueError):
+    pass
+
+
+class LocalStorage:
+    """Files under one root directory, written atomically."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        root.mkdir(parents=True, exist_ok=True)
+
+    def path(self, key: str) -> Path:
+        parts = PurePosixPath(key).parts
+        if not parts or key.startswith("/") or any(p in ("..", ".") for p in parts):
+            raise InvalidKey(key)
+        return self.root.joinpath(*parts)
+
+    def put_file(self, key: str, source: Path) -> None:
+        """Store a copy of `source` (a hard link when on the same file system)."""
+        target = self.path(key)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(f".{target.name}.tmp")
+        tmp.unlink(missing_ok=True)
+        try:
+            os.link(source, tmp)
+        except OSError:
+            shutil.copyfile(source, tmp)
+        os.replace(tmp, target)
+
+    def exists(self, key: str) -> bool:
+        try:
+            return self.path(key).is_file()
+        except InvalidKey:
+            return False
+
+    def delete(self, key: str) -> None:
+        self.path(key).unlink(missing_ok=True)

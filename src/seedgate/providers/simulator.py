@@ -1,0 +1,281 @@
+"""The built-in simulator: a local stand-in for an upstream that renders real MP4 files.
+
+Jobs live in a directory each (`job.json`, then `video.mp4` or `error.json`), so any
+process can poll them and a worker restarted after a crash can tell a finished job from an
+orphaned one: the process rendering a job holds an advisory lock on its `lock` file, which
+the kernel releases when that process dies.
+
+Prompt triggers let client developers exercise their error paths:
+
+- `@sim:content_violation` fails the task as a content-safety rejection;
+- `@sim:internal_error` fails it with a provider-side error;
+- `@sim:delay=N` makes this one task take N seconds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fcntl
+import logging
+import os
+import random
+import re
+import secrets
+import shutil
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+
+from seedgate.domain.catalog import ADAPTIVE, CATALOG, closest_ratio
+from seedgate.domain.errors import FailureCode
+from seedgate.domain.request import GenerationRequest
+from seedgate.domain.task import Task
+from seedgate.media.images import MAX_IMAGE_BYTES, UnsupportedImage, load_image
+from seedgate.media.render import RenderSpec
+from seedgate.providers.base import UpstreamResult, UpstreamState, UpstreamStatus
+
+log = logging.getLogger(__name__)
+
+TRIGGER = re.compile(r"@sim:([a-z_]+)(?:=(\d+(?:\.\d+)?))?")
+FAILURES = {
+    "content_violation": (
+        FailureCode.CONTENT_VIOLATION,
+        "The generated video was rejected by the content safety system (simulated).",
+    ),
+    "internal_error": (
+        FailureCode.INTERNAL_ERROR,
+        "The provider had an internal error while generating (simulated).",
+    ),
+}
+AUTO_DURATION = 5
+DOWNLOAD_TIMEOUT_S = 20.0
+
+
+@dataclass(frozen=True, slots=True)
+class Triggers:
+    failure: tuple[FailureCode, str] | None
+    delay_s: float | None
+
+    @classmethod
+    def parse(cls, prompt: str) -> Triggers:
+        failure = None
+        delay = None
+        for name, value in TRIGGER.findall(prompt):
+            if name in FAILURES:
+                failure = FAILURES[name]
+            elif name == "delay" and value:
+                delay = float(value)
+        return cls(failure, delay)
+
+
+class InputError(Exception):
+    """An input the simulator cannot use; the task fails with INVALID_IMAGE_URL."""
+
+
+class SimulatorProvider:
+    name = "simulator"
+
+    def __init__(
+        self, root: Path, *, latency_s: float, render_processes: int, executes: bool = True,
+        http: httpx.AsyncClient | None = None,
+    ) -> None:
+        self.root = root
+        self.latency_s = latency_s
+        self.executes = executes
+        self._render_slots = asyncio.Semaphore(render_processes)
+        self._jobs: dict[str, asyncio.Task[None]] = {}
+        self._http = http or httpx.AsyncClient(timeout=DOWNLOAD_TIMEOUT_S, follow_redirects=True)
+        root.mkdir(parents=True, exist_ok=True)
+
+    # -- Provider -------------------------------------------------------------------
+
+    async def submit(self, task: Task) -> str:
+        job_id = f"{task.id}.{secrets.token_hex(4)}"
+        triggers = Triggers.parse(task.request.prompt)
+        job = self.root / job_id
+        job.mkdir()
+        (job / "lock").touch()
+        latency = self.latency_s if triggers.delay_s is None else triggers.delay_s
+        _write_json(job / "job.json", {
+            "task_id": task.id, "request": task.request.to_json(),
+            "submitted_at": time.time(), "latency_s": latency,
+        })
+        if triggers.failure:
+            code, message = triggers.failure
+            _write_json(job / "error.json", {"code": code.value, "message": message})
+        elif self.executes:
+            self._start(job_id, task.request)
+        return job_id
+
+    async def poll(self, upstream_id: str) -> UpstreamStatus:
+        job = self.root / upstream_id
+        try:
+            spec = orjson.loads((job / "job.json").read_bytes())
+        except (FileNotFoundError, NotADirectoryError, orjson.JSONDecodeError):
+            return UpstreamStatus(UpstreamState.LOST)
+        elapsed = time.time() - spec["submitted_at"]
+        latency = spec["latency_s"]
+        progress = 99 if latency <= 0 else min(99, int(100 * elapsed / latency))
+        if elapsed < latency:
+            return UpstreamStatus(UpstreamState.RUNNING, progress)
+        if (job / "error.json").exists():
+            error = orjson.loads((job / "error.json").read_bytes())
+            return UpstreamStatus(
+                UpstreamState.FAILED, error_code=FailureCode(error["code"]),
+                error_message=error["message"],
+            )
+        if (job / "result.json").exists():
+            return UpstreamStatus(UpstreamState.SUCCEEDED, 100, result=_result(job))
+        if upstream_id in self._jobs or _locked(job / "lock"):
+            return UpstreamStatus(UpstreamState.RUNNING, progress)
+        return UpstreamStatus(UpstreamState.LOST)
+
+    async def cancel(self, upstream_id: str) -> None:
+        running = self._jobs.pop(upstream_id, None)
+        if running is not None:
+            running.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await running
+        await asyncio.to_thread(shutil.rmtree, self.root / upstream_id, True)
+
+    # -- rendering ------------------------------------------------------------------
+
+    def _start(self, job_id: str, request: GenerationRequest) -> None:
+        self._jobs[job_id] = asyncio.create_task(self._run(job_id, request), name=job_id)
+
+    async def _run(self, job_id: str, request: GenerationRequest) -> None:
+        job = self.root / job_id
+        lock = os.open(job / "lock", os.O_CREAT | os.O_RDWR, 0o600)
+        try:
+            # Blocking: a poller may hold the lock for an instant while it probes it.
+            await asyncio.to_thread(fcntl.flock, lock, fcntl.LOCK_EX)
+            try:
+                spec, ratio = await self._spec(request)
+                await self._render(job, spec, request.return_last_frame)
+                _write_json(job / "result.json", {
+                    "width": spec.width, "height": spec.height, "duration": spec.duration_s,
+                    "ratio": ratio, "seed": spec.seed, "has_audio": spec.audio,
+                    "last_frame": request.return_last_frame,
+                })
+            except (InputError, UnsupportedImage) as exc:
+                _write_json(job / "error.json",
+                            {"code": FailureCode.INVALID_IMAGE_URL.value, "message": str(exc)})
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("simulated render of %s failed", job_id)
+                _write_json(job / "error.json", {
+                    "code": FailureCode.INTERNAL_ERROR.value,
+                    "message": "The simulator could not render the video.",
+                })
+        finally:
+            os.close(lock)
+            self._jobs.pop(job_id, None)
+
+    async def _render(self, job: Path, spec: RenderSpec, last_frame: bool) -> None:
+        """Render in a child process (another core, and killable)."""
+        names = [f"image{i}" for i in range(len(spec.images))]
+        for name, data in zip(names, spec.images, strict=True):
+            (job / name).write_bytes(data)
+        _write_json(job / "render.json", {
+            "prompt": spec.prompt, "width": spec.width, "height": spec.height,
+            "duration_s": spec.duration_s, "fps": spec.fps, "audio": spec.audio,
+            "seed": spec.seed, "image_files": names, "last_frame": last_frame,
+        })
+        async with self._render_slots:
+            child = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "seedgate.media.render_job", str(job),
+                stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL,
+                stderr=asyncio.subprocess.PIPE,
+            )
+            try:
+                _, stderr = await child.communicate()
+            except asyncio.CancelledError:
+                child.kill()
+                await child.wait()
+                raise
+        if child.returncode != 0:
+            raise RuntimeError(f"renderer exited with {child.returncode}: "
+                               f"{stderr.decode(errors='replace')[-2000:]}")
+
+    async def _spec(self, request: GenerationRequest) -> tuple[RenderSpec, str]:
+        images = [await self._download(item.url) for item in request.images[:2]]
+        sizes = [await asyncio.to_thread(lambda data=data: load_image(data).size)
+                 for data in images]
+        ratio = request.ratio or "16:9"
+        if ratio == ADAPTIVE:
+            ratio = closest_ratio(*sizes[0]) if sizes else "16:9"
+        model = CATALOG[request.model]
+        assert request.resolution is not None and request.duration is not None
+        width, height = model.pixel_size(request.resolution, ratio)
+        duration = AUTO_DURATION if request.duration == -1 else request.duration
+        seed = random.randrange(2**32) if request.seed == -1 else request.seed
+        spec = RenderSpec(
+            prompt=request.prompt, width=width, height=height, duration_s=duration,
+            audio=bool(request.generate_audio), images=tuple(images), seed=seed,
+        )
+        return spec, ratio
+
+    async def _download(self, url: str) -> bytes:
+        if url.startswith("data:"):
+            raise InputError("Data URLs are not supported by the simulator; use an http(s) URL.")
+        try:
+            async with self._http.stream("GET", url) as response:
+                if response.status_code != 200:
+                    raise InputError(f"Image URL {url} answered HTTP {response.status_code}.")
+                body = bytearray()
+                async for chunk in response.aiter_bytes():
+                    body.extend(chunk)
+                    if len(body) > MAX_IMAGE_BYTES:
+                        raise InputError(f"Image at {url} is larger than 10 MB.")
+                return bytes(body)
+        except httpx.HTTPError as exc:
+            raise InputError(f"Image URL {url} could not be downloaded: {exc}") from exc
+
+    async def close(self) -> None:
+        for job in list(self._jobs.values()):
+            job.cancel()
+        await asyncio.gather(*self._jobs.values(), return_exceptions=True)
+        await self._http.aclose()
+
+    def discard(self, upstream_id: str) -> None:
+        """Forget a finished job once its files are stored elsewhere."""
+        shutil.rmtree(self.root / upstream_id, ignore_errors=True)
+
+
+def _result(job: Path) -> UpstreamResult:
+    meta = orjson.loads((job / "result.json").read_bytes())
+    return UpstreamResult(
+        video=job / "video.mp4", width=meta["width"], height=meta["height"],
+        duration=meta["duration"], ratio=meta["ratio"], seed=meta["seed"],
+        has_audio=meta["has_audio"],
+        last_frame=job / "last_frame.png" if meta["last_frame"] else None,
+    )
+
+
+def _locked(path: Path) -> bool:
+    """Whether some process holds the job's render lock."""
+    try:
+        fd = os.open(path, os.O_RDWR)
+    except FileNotFoundError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)
+    return False
+
+
+def _write_json(path: Path, data: Any) -> None:
+    """Write atomically, so a reader never sees half a file."""
+    tmp = path.with_suffix(".tmp")
+    tmp.write_bytes(orjson.dumps(data))
+    os.replace(tmp, path)

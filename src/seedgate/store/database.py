@@ -1,0 +1,201 @@
+"""Engines, migrations and the two ways code reaches the database.
+
+Reads run on a small thread pool. Writes go through a group committer: concurrent write
+units are executed one after another inside a single transaction (each in its own
+savepoint) and made durable by one commit, so that many durable creates a second cost one
+fsync per batch instead of one each.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, TypeVar
+
+import orjson
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from filelock import FileLock
+from sqlalchemy.engine import Connection, Engine, make_url
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+Unit = Callable[[Connection], T]
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+MAX_BATCH = 256
+PG_MIGRATION_LOCK = 0x5EED6A7E
+
+
+def _json_dumps(value: Any) -> str:
+    return orjson.dumps(value).decode()
+
+
+def normalize_url(url: str) -> str:
+    """Accept the usual `postgresql://` and `postgres://` forms; use psycopg 3."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def _sqlite_engine(url: str, begin: str, pool_size: int) -> Engine:
+    engine = sa.create_engine(
+        url, json_serializer=_json_dumps, json_deserializer=orjson.loads,
+        pool_size=pool_size, max_overflow=0,
+    )
+
+    @sa.event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        # Take transaction control from pysqlite so savepoints and BEGIN IMMEDIATE work.
+        dbapi_conn.isolation_level = None
+        for pragma in ("journal_mode=WAL", "synchronous=FULL", "busy_timeout=15000",
+                       "foreign_keys=ON"):
+            dbapi_conn.execute(f"PRAGMA {pragma}")
+
+    @sa.event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        conn.exec_driver_sql(begin)
+
+    return engine
+
+
+class Database:
+    """One database, SQLite or PostgreSQL, behind the same interface."""
+
+    def __init__(self, url: str, *, schema: str | None = None, read_threads: int = 4) -> None:
+        self.url = normalize_url(url)
+        self.dialect = make_url(self.url).get_backend_name()
+        if self.dialect == "sqlite":
+            self._prepare_sqlite_dir()
+            self.reader = _sqlite_engine(self.url, "BEGIN", read_threads)
+            # Writes from every process queue on SQLite's lock; IMMEDIATE avoids upgrade
+            # deadlocks between a reader turning writer and another writer.
+            self.writer = _sqlite_engine(self.url, "BEGIN IMMEDIATE", 1)
+        else:
+            connect_args = {"options": f"-csearch_path={schema}"} if schema else {}
+            self.reader = sa.create_engine(
+                self.url, json_serializer=_json_dumps, json_deserializer=orjson.loads,
+                pool_size=read_threads + 2, max_overflow=4, connect_args=connect_args,
+                pool_pre_ping=True,
+            )
+            self.writer = self.reader
+        self._read_pool = ThreadPoolExecutor(read_threads, thread_name_prefix="db-read")
+        self._write_pool = ThreadPoolExecutor(1, thread_name_prefix="db-write")
+        self._queue: asyncio.Queue[tuple[Unit[Any], asyncio.Future[Any]]] | None = None
+        self._committer: asyncio.Task[None] | None = None
+
+    def _prepare_sqlite_dir(self) -> None:
+        database = make_url(self.url).database
+        if database and database != ":memory:":
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
+
+    # -- migrations -------------------------------------------------------------------
+
+    def migrate(self) -> None:
+        """Bring the schema to the newest revision; safe when several processes start."""
+        with self._migration_lock(), self.writer.begin() as conn:
+            config = Config()
+            config.set_main_option("script_location", str(MIGRATIONS))
+            config.attributes["connection"] = conn
+            command.upgrade(config, "head")
+
+    @contextlib.contextmanager
+    def _migration_lock(self) -> Iterator[None]:
+        if self.dialect == "sqlite":
+            database = make_url(self.url).database or "seedgate"
+            with FileLock(f"{database}.migrate.lock"):
+                yield
+            return
+        with self.writer.connect() as conn:
+            conn.execute(sa.text("SELECT pg_advisory_lock(:k)"), {"k": PG_MIGRATION_LOCK})
+            conn.commit()
+            try:
+                yield
+            finally:
+                conn.execute(sa.text("SELECT pg_advisory_unlock(:k)"), {"k": PG_MIGRATION_LOCK})
+                conn.commit()
+
+    # -- synchronous access (CLI, tests) ----------------------------------------------
+
+    def read_sync(self, unit: Unit[T]) -> T:
+        with self.reader.connect() as conn:
+            return unit(conn)
+
+    def write_sync(self, unit: Unit[T]) -> T:
+        with self.writer.begin() as conn:
+            return unit(conn)
+
+    # -- asynchronous access (server, worker) -----------------------------------------
+
+    async def read(self, unit: Unit[T]) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._read_pool, self.read_sync, unit)
+
+    async def write(self, unit: Unit[T]) -> T:
+        """Run `unit` in a transaction shared with other concurrent writes.
+
+        An exception raised by `unit` rolls back its own savepoint only and is re-raised
+        here; the other units of the batch still commit.
+        """
+        if self._queue is None:
+            self._queue = asyncio.Queue()
+            self._committer = asyncio.create_task(self._commit_loop(), name="group-commit")
+        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        self._queue.put_nowait((unit, future))
+        return await future
+
+    async def _commit_loop(self) -> None:
+        assert self._queue is not None
+        loop = asyncio.get_running_loop()
+        while True:
+            batch = [await self._queue.get()]
+            while len(batch) < MAX_BATCH and not self._queue.empty():
+                batch.append(self._queue.get_nowait())
+            try:
+                outcomes = await loop.run_in_executor(self._write_pool, self._run_batch, batch)
+            except Exception as exc:  # the commit itself failed: nothing in the batch holds
+                log.exception("group commit of %d writes failed", len(batch))
+                outcomes = [(False, exc)] * len(batch)
+            for (_, future), (ok, value) in zip(batch, outcomes, strict=True):
+                if future.done():
+                    continue
+                if ok:
+                    future.set_result(value)
+                else:
+                    future.set_exception(value)
+
+    def _run_batch(self, batch: list[tuple[Unit[Any], asyncio.Future[Any]]]) -> list[Any]:
+        if len(batch) == 1:
+            try:
+                return [(True, self.write_sync(batch[0][0]))]
+            except Exception as exc:
+                return [(False, exc)]
+        outcomes: list[tuple[bool, Any]] = []
+        with self.writer.begin() as conn:
+            for unit, _ in batch:
+                try:
+                    with conn.begin_nested():
+                        outcomes.append((True, unit(conn)))
+                except Exception as exc:
+                    outcomes.append((False, exc))
+        return outcomes
+
+    async def close(self) -> None:
+        if self._committer is not None:
+            self._committer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._committer
+            self._committer = None
+            self._queue = None
+        self._read_pool.shutdown(wait=False)
+        self._write_pool.shutdown(wait=True)
+        self.reader.dispose()
+        if self.writer is not self.reader:
+            self.writer.dispose()

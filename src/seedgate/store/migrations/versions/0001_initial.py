@@ -1,0 +1,81 @@
+"""Keys, balances, the credit ledger and tasks.
+
+Revision ID: 0001
+Revises:
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0001"
+down_revision = None
+branch_labels = None
+depends_on = None
+
+BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+
+def upgrade() -> None:
+    op.create_table(
+        "api_keys",
+        sa.Column("id", BigId, primary_key=True, autoincrement=True),
+        sa.Column("name", sa.String(100), nullable=False, unique=True),
+        sa.Column("key_hash", sa.String(64), nullable=False, unique=True),
+        sa.Column("prefix", sa.String(16), nullable=False),
+        sa.Column("rate_limit", sa.Integer, nullable=True),
+        sa.Column("created_at", sa.BigInteger, nullable=False),
+        sa.Column("revoked_at", sa.BigInteger, nullable=True),
+    )
+    op.create_table(
+        "balances",
+        sa.Column("key_id", BigId, sa.ForeignKey("api_keys.id"), primary_key=True),
+        sa.Column("balance", sa.BigInteger, nullable=False),
+        sa.CheckConstraint("balance >= 0", name="balance_not_negative"),
+    )
+    op.create_table(
+        "ledger",
+        sa.Column("id", BigId, primary_key=True, autoincrement=True),
+        sa.Column("key_id", BigId, sa.ForeignKey("api_keys.id"), nullable=False),
+        sa.Column("task_id", sa.String(40), nullable=True),
+        sa.Column("kind", sa.String(16), nullable=False),
+        sa.Column("amount", sa.BigInteger, nullable=False),
+        sa.Column("note", sa.String(200), nullable=True),
+        sa.Column("created_at", sa.BigInteger, nullable=False),
+        sa.UniqueConstraint("task_id", "kind", name="ledger_once_per_task"),
+    )
+    op.create_table(
+        "tasks",
+        sa.Column("seq", BigId, primary_key=True, autoincrement=True),
+        sa.Column("id", sa.String(40), nullable=False, unique=True),
+        sa.Column("key_id", BigId, sa.ForeignKey("api_keys.id"), nullable=False),
+        sa.Column("dialect", sa.String(32), nullable=False),
+        sa.Column("model", sa.String(64), nullable=False),
+        sa.Column("status", sa.String(16), nullable=False),
+        sa.Column("progress", sa.Integer, nullable=False),
+        sa.Column("price", sa.BigInteger, nullable=False),
+        sa.Column("refunded", sa.BigInteger, nullable=False),
+        sa.Column("request", sa.JSON, nullable=False),
+        sa.Column("client_request", sa.JSON, nullable=False),
+        sa.Column("outputs", sa.JSON, nullable=True),
+        sa.Column("error_code", sa.String(64), nullable=True),
+        sa.Column("error_message", sa.Text, nullable=True),
+        sa.Column("provider", sa.String(64), nullable=True),
+        sa.Column("upstream_id", sa.String(200), nullable=True),
+        sa.Column("attempts", sa.Integer, nullable=False),
+        sa.Column("lease_owner", sa.String(64), nullable=True),
+        sa.Column("lease_expires_at", sa.BigInteger, nullable=True),
+        sa.Column("created_at", sa.BigInteger, nullable=False),
+        sa.Column("updated_at", sa.BigInteger, nullable=False),
+        sa.Column("started_at", sa.BigInteger, nullable=True),
+        sa.Column("completed_at", sa.BigInteger, nullable=True),
+        sa.Column("deadline_at", sa.BigInteger, nullable=False),
+    )
+    op.create_index("tasks_status_lease", "tasks", ["status", "lease_expires_at"])
+    op.create_index("tasks_key_seq", "tasks", ["key_id", "seq"])
+
+
+def downgrade() -> None:
+    op.drop_table("tasks")
+    op.drop_table("ledger")
+    op.drop_table("balances")
+    op.drop_table("api_keys")

@@ -1,0 +1,75 @@
+"""Table definitions shared by queries; the migrations in `migrations/` create them."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData()
+
+# BIGINT on PostgreSQL, INTEGER on SQLite (where only INTEGER PRIMARY KEY autoincrements).
+BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+api_keys = sa.Table(
+    "api_keys",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(100), nullable=False, unique=True),
+    sa.Column("key_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("prefix", sa.String(16), nullable=False),
+    sa.Column("rate_limit", sa.Integer, nullable=True),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Column("revoked_at", sa.BigInteger, nullable=True),
+)
+
+balances = sa.Table(
+    "balances",
+    metadata,
+    sa.Column("key_id", BigId, sa.ForeignKey("api_keys.id"), primary_key=True),
+    sa.Column("balance", sa.BigInteger, nullable=False),
+    sa.CheckConstraint("balance >= 0", name="balance_not_negative"),
+)
+
+ledger = sa.Table(
+    "ledger",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("key_id", BigId, sa.ForeignKey("api_keys.id"), nullable=False),
+    sa.Column("task_id", sa.String(40), nullable=True),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("amount", sa.BigInteger, nullable=False),
+    sa.Column("note", sa.String(200), nullable=True),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    # A task is debited, refunded and settled at most once each, whatever crashes.
+    sa.UniqueConstraint("task_id", "kind", name="ledger_once_per_task"),
+)
+
+tasks = sa.Table(
+    "tasks",
+    metadata,
+    sa.Column("seq", BigId, primary_key=True, autoincrement=True),
+    sa.Column("id", sa.String(40), nullable=False, unique=True),
+    sa.Column("key_id", BigId, sa.ForeignKey("api_keys.id"), nullable=False),
+    sa.Column("dialect", sa.String(32), nullable=False),
+    sa.Column("model", sa.String(64), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("progress", sa.Integer, nullable=False, default=0),
+    sa.Column("price", sa.BigInteger, nullable=False),
+    sa.Column("refunded", sa.BigInteger, nullable=False, default=0),
+    sa.Column("request", sa.JSON, nullable=False),
+    sa.Column("client_request", sa.JSON, nullable=False),
+    sa.Column("outputs", sa.JSON, nullable=True),
+    sa.Column("error_code", sa.String(64), nullable=True),
+    sa.Column("error_message", sa.Text, nullable=True),
+    sa.Column("provider", sa.String(64), nullable=True),
+    sa.Column("upstream_id", sa.String(200), nullable=True),
+    sa.Column("attempts", sa.Integer, nullable=False, default=0),
+    sa.Column("lease_owner", sa.String(64), nullable=True),
+    sa.Column("lease_expires_at", sa.BigInteger, nullable=True),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Column("updated_at", sa.BigInteger, nullable=False),
+    sa.Column("started_at", sa.BigInteger, nullable=True),
+    sa.Column("completed_at", sa.BigInteger, nullable=True),
+    sa.Column("deadline_at", sa.BigInteger, nullable=False),
+    sa.Index("tasks_status_lease", "status", "lease_expires_at"),
+    sa.Index("tasks_key_seq", "key_id", "seq"),
+)

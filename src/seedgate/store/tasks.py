@@ -1,0 +1,114 @@
+"""Task records: insert, read, guarded state transitions and worker leases."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, RowMapping
+
+from seedgate.domain.request import GenerationRequest
+from seedgate.domain.task import Outputs, Task, TaskStatus, sources_of
+from seedgate.store.schema import tasks
+
+ACTIVE = (TaskStatus.QUEUED.value, TaskStatus.RUNNING.value)
+
+
+def _task(row: RowMapping) -> Task:
+    outputs = row["outputs"]
+    return Task(
+        id=row["id"], key_id=row["key_id"], dialect=row["dialect"],
+        request=GenerationRequest.from_json(row["request"]),
+        client_request=row["client_request"], status=TaskStatus(row["status"]),
+        price=row["price"], refunded=row["refunded"], created_at=row["created_at"],
+        updated_at=row["updated_at"], deadline_at=row["deadline_at"], progress=row["progress"],
+        error_code=row["error_code"], error_message=row["error_message"],
+        outputs=Outputs.from_json(outputs) if outputs else None,
+        provider=row["provider"], upstream_id=row["upstream_id"],
+        started_at=row["started_at"], completed_at=row["completed_at"], seq=row["seq"],
+    )
+
+
+def insert_task(conn: Connection, task: Task) -> None:
+    conn.execute(tasks.insert().values(
+        id=task.id, key_id=task.key_id, dialect=task.dialect, model=task.request.model,
+        status=task.status.value, progress=task.progress, price=task.price,
+        refunded=task.refunded, request=task.request.to_json(),
+        client_request=task.client_request, attempts=0, created_at=task.created_at,
+        updated_at=task.updated_at, deadline_at=task.deadline_at,
+    ))
+
+
+def get_task(conn: Connection, task_id: str) -> Task | None:
+    row = conn.execute(sa.select(tasks).where(tasks.c.id == task_id)).mappings().first()
+    return _task(row) if row else None
+
+
+def transition(conn: Connection, task_id: str, target: TaskStatus, now: int, **fields: Any) -> bool:
+    """Move a task to `target` if its current state allows it (the state machine's rule).
+
+    Returns False when the task is in no state that leads to `target`, for instance because
+    another process finished it first; the caller must then not act on the transition (no
+    refund, no second completion).
+    """
+    if "outputs" in fields and isinstance(fields["outputs"], Outputs):
+        fields["outputs"] = fields["outputs"].to_json()
+    values: dict[str, Any] = {"status": target.value, "updated_at": now, **fields}
+    if target.terminal:
+        values.update(completed_at=now, lease_owner=None, lease_expires_at=None)
+    sources = [status.value for status in sources_of(target)]
+    moved = conn.execute(
+        tasks.update().where(tasks.c.id == task_id, tasks.c.status.in_(sources)).values(**values)
+    ).rowcount
+    return moved == 1
+
+
+def update_active(conn: Connection, task_id: str, now: int, **fields: Any) -> bool:
+    """Change bookkeeping fields (progress, upstream id) of a task that is not finished."""
+    changed = conn.execute(
+        tasks.update().where(tasks.c.id == task_id, tasks.c.status.in_(ACTIVE))
+        .values(updated_at=now, **fields)
+    ).rowcount
+    return changed == 1
+
+
+def lease(conn: Connection, owner: str, now: int, until: int, limit: int) -> list[Task]:
+    """Claim up to `limit` unfinished tasks nobody holds (or whose holder went silent)."""
+    free = (
+        sa.select(tasks.c.seq)
+        .where(
+            tasks.c.status.in_(ACTIVE),
+            sa.or_(tasks.c.lease_expires_at.is_(None), tasks.c.lease_expires_at < now),
+        )
+        .order_by(tasks.c.seq)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    rows = conn.execute(
+        tasks.update().where(tasks.c.seq.in_(free.scalar_subquery()))
+        .values(lease_owner=owner, lease_expires_at=until, attempts=tasks.c.attempts + 1)
+        .returning(*tasks.c)
+    ).mappings().all()
+    return sorted((_task(row) for row in rows), key=lambda t: t.seq)
+
+
+def renew_leases(conn: Connection, owner: str, task_ids: list[str], until: int) -> set[str]:
+    """Extend this owner's leases; returns the ids it still holds."""
+    if not task_ids:
+        return set()
+    rows = conn.execute(
+        tasks.update()
+        .where(tasks.c.id.in_(task_ids), tasks.c.lease_owner == owner,
+               tasks.c.status.in_(ACTIVE))
+        .values(lease_expires_at=until)
+        .returning(tasks.c.id)
+    )
+    return {row.id for row in rows}
+
+
+def release_lease(conn: Connection, owner: str, task_id: str) -> None:
+    conn.execute(
+        tasks.update().where(tasks.c.id == task_id, tasks.c.lease_owner == owner)
+        .values(lease_owner=None, lease_expires_at=None)
+    )
+

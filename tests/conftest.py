@@ -1,0 +1,153 @@
+"""Fixtures: a real gateway on a loopback port, on SQLite or (with
+SEEDGATE_TEST_DATABASE_URL) on PostgreSQL in a schema of its own."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import sqlalchemy as sa
+import uvicorn
+
+from seedgate.config import Settings
+from seedgate.gateway import Gateway
+from seedgate.http.app import create_app
+from seedgate.store.database import Database, normalize_url
+
+from .helpers import MediaServer
+
+TEST_DATABASE_URL = os.environ.get("SEEDGATE_TEST_DATABASE_URL")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class DatabaseTarget:
+    url: str
+    schema: str | None
+
+
+@pytest.fixture
+def database(tmp_path: Path) -> Iterator[DatabaseTarget]:
+    """A fresh, empty database: a SQLite file, or a new PostgreSQL schema."""
+    if not TEST_DATABASE_URL:
+        yield DatabaseTarget(f"sqlite:///{tmp_path / 'seedgate.db'}", None)
+        return
+    schema = f"t_{secrets.token_hex(6)}"
+    admin = sa.create_engine(normalize_url(TEST_DATABASE_URL))
+    with admin.begin() as conn:
+        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield DatabaseTarget(TEST_DATABASE_URL, schema)
+    finally:
+        with admin.begin() as conn:
+            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture
+def db(database: DatabaseTarget) -> Iterator[Database]:
+    store = Database(database.url, schema=database.schema)
+    store.migrate()
+    yield store
+    store.reader.dispose()
+    store.writer.dispose()
+
+
+def gateway_settings(home: Path, database: DatabaseTarget, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "home": home, "host": "127.0.0.1", "port": free_port(),
+        "database_url": database.url, "database_schema": database.schema,
+        "simulator_latency": 0.0, "lease_seconds": 2.0, "worker_poll_interval": 0.05,
+        "refresh_interval": 0.2, "rate_limit": 0, "log_level": "WARNING",
+        **overrides,
+    }
+    return Settings(**values)
+
+
+@dataclass
+class RunningGateway:
+    url: str
+    gateway: Gateway
+    settings: Settings
+
+    def client(self, key: str | None = None) -> httpx.Client:
+        headers = {"authorization": f"Bearer {key}"} if key else {}
+        return httpx.Client(base_url=self.url, headers=headers, timeout=30)
+
+    def new_key(self, credits: int = 10_000, rate_limit: int | None = None,
+                name: str | None = None) -> str:
+        _, secret = self.gateway.accounts.create_key(
+            name or f"k{secrets.token_hex(4)}", credits, rate_limit)
+        return secret
+
+    def balance(self, secret: str) -> int:
+        key = self.gateway.accounts.find(secret)
+        return {k.id: b for k, b in self.gateway.accounts.balances()}[key.id]
+
+
+class ThreadedServer:
+    """uvicorn running the real app in a background thread."""
+
+    def __init__(self, settings: Settings, *, worker: bool = True) -> None:
+        self.gateway = Gateway(settings, run_worker=worker)
+        config = uvicorn.Config(
+            create_app(self.gateway), host=settings.host, port=settings.port,
+            log_level="warning", lifespan="on", access_log=False,
+        )
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> ThreadedServer:
+        self.gateway.db.migrate()
+        self.thread.start()
+        deadline = time.monotonic() + 20
+        while not self.server.started:
+            if not self.thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("the gateway did not start")
+            time.sleep(0.02)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=20)
+
+
+@pytest.fixture
+def make_gateway(tmp_path: Path, database: DatabaseTarget) -> Iterator[Any]:
+    servers: list[ThreadedServer] = []
+
+    def start(worker: bool = True, **overrides: Any) -> RunningGateway:
+        home = tmp_path / f"home{len(servers)}"
+        settings = gateway_settings(home, database, **overrides)
+        server = ThreadedServer(settings, worker=worker).__enter__()
+        servers.append(server)
+        return RunningGateway(f"http://127.0.0.1:{settings.port}", server.gateway, settings)
+
+    yield start
+    for server in reversed(servers):
+        server.__exit__()
+
+
+@pytest.fixture
+def gateway(make_gateway: Any) -> RunningGateway:
+    return make_gateway()  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+def media_server() -> Iterator[MediaServer]:
+    with MediaServer() as server:
+        yield server

@@ -1,0 +1,155 @@
+"""The gateway as separate processes, started the way an operator starts it."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from .conftest import DatabaseTarget, free_port
+from .helpers import wait_for_status
+
+SEEDGATE = [sys.executable, "-m", "seedgate.cli"]
+
+
+@pytest.fixture
+def env(tmp_path: Path, database: DatabaseTarget) -> dict[str, str]:
+    values = {
+        **os.environ, "SEEDGATE_HOME": str(tmp_path / "home"), "DATABASE_URL": database.url,
+        "SEEDGATE_LEASE_SECONDS": "2", "SEEDGATE_WORKER_POLL_INTERVAL": "0.1",
+        "SEEDGATE_LOG_LEVEL": "WARNING", "SEEDGATE_SIMULATOR_LATENCY": "0",
+    }
+    if database.schema:
+        values["SEEDGATE_DATABASE_SCHEMA"] = database.schema
+    return values
+
+
+def seedgate(env: dict[str, str], *args: str) -> str:
+    done = subprocess.run([*SEEDGATE, *args], env=env, capture_output=True, text=True,
+                          timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+class Server:
+    def __init__(self, env: dict[str, str], *args: str) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process = subprocess.Popen(
+            [*SEEDGATE, "serve", "--port", str(self.port), *args], env=env,
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        )
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                httpx.get(f"{self.url}/api/status", timeout=1)
+                return
+            except httpx.TransportError:
+                if self.process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"server did not start: {self.output()}") from None
+                time.sleep(0.1)
+
+    def output(self) -> str:
+        if self.process.poll() is None:
+            self.process.terminate()
+        out, _ = self.process.communicate(timeout=30)
+        return out
+
+    def client(self, key: str) -> httpx.Client:
+        return httpx.Client(base_url=self.url, headers={"authorization": f"Bearer {key}"},
+                            timeout=30)
+
+
+@pytest.fixture
+def servers() -> Iterator[list[Server]]:
+    started: list[Server] = []
+    yield started
+    for server in started:
+        if server.process.poll() is None:
+            server.process.kill()
+            server.process.wait()
+
+
+def test_cli_manages_keys_and_credits(env: dict[str, str]) -> None:
+    secret = seedgate(env, "keys", "create", "--name", "acme", "--credits", "300",
+                      "--quiet").strip()
+    assert secret.startswith("sg_") and "\n" not in secret
+    assert "acme" in seedgate(env, "keys", "list")
+    assert "balance: 350" in seedgate(env, "credits", "add", secret, "50")
+    assert "acme: 350" in seedgate(env, "credits", "show", "acme")
+    assert "revoked" in seedgate(env, "keys", "revoke", "acme")
+    assert "revoked" in seedgate(env, "keys", "list")
+    failed = subprocess.run([*SEEDGATE, "credits", "add", "nobody", "5"], env=env,
+                            capture_output=True, text=True, timeout=60, check=False)
+    assert failed.returncode == 2 and "nobody" in failed.stderr
+
+
+def test_first_start_prints_a_working_dev_key(env: dict[str, str],
+                                              servers: list[Server]) -> None:
+    server = Server(env)
+    servers.append(server)
+    assert httpx.get(f"{server.url}/api/status").status_code == 401
+    output = server.output()
+    key = next(word for word in output.split() if word.startswith("sg_"))
+    assert "curl" in output and "/api/generate" in output
+    second = Server(env)
+    servers.append(second)
+    with second.client(key) as client:
+        created = client.post("/api/generate", json={
+            "prompt": "Drone shot over neon night market", "aspect_ratio": "16:9",
+            "duration": "5", "sound": False})
+        assert created.status_code == 200, created.text
+    assert "sg_" not in second.output()  # the key is shown once only
+
+
+def test_kill_9_mid_task_and_the_task_completes_after_restart(
+    env: dict[str, str], servers: list[Server]
+) -> None:
+    env = {**env, "SEEDGATE_SIMULATOR_LATENCY": "3"}
+    key = seedgate(env, "keys", "create", "--name", "k", "--credits", "1000", "--quiet").strip()
+    first = Server(env)
+    servers.append(first)
+    with first.client(key) as client:
+        task_id = client.post("/api/generate", json={
+            "prompt": "survives a crash", "aspect_ratio": "1:1", "duration": "5"},
+        ).json()["data"]["task_id"]
+        time.sleep(1.0)  # leased, submitted and rendering
+        assert client.get("/api/status", params={"task_id": task_id}).json()["data"][
+            "status"] == "IN_PROGRESS"
+    first.process.send_signal(signal.SIGKILL)
+    first.process.wait()
+    second = Server(env)
+    servers.append(second)
+    with second.client(key) as client:
+        data = wait_for_status(client, task_id, {"SUCCESS", "FAILED"}, timeout=60)
+    assert data["status"] == "SUCCESS", data
+    assert data["consumed_credits"] == 65
+    assert "k: 935" in seedgate(env, "credits", "show", "k")
+
+
+def test_api_only_server_and_a_separate_worker(env: dict[str, str],
+                                               servers: list[Server]) -> None:
+    key = seedgate(env, "keys", "create", "--name", "k", "--credits", "1000", "--quiet").strip()
+    api = Server(env, "--no-worker")
+    servers.append(api)
+    with api.client(key) as client:
+        task_id = client.post("/api/generate", json={
+            "prompt": "made by a worker", "aspect_ratio": "16:9", "duration": "5"},
+        ).json()["data"]["task_id"]
+        time.sleep(0.5)
+        assert client.get("/api/status", params={"task_id": task_id}).json()["data"][
+            "status"] == "IN_PROGRESS"
+        worker = subprocess.Popen([*SEEDGATE, "worker"], env=env)
+        try:
+            data = wait_for_status(client, task_id, {"SUCCESS", "FAILED"}, timeout=60)
+        finally:
+            worker.terminate()
+            assert worker.wait(timeout=30) == 0
+    assert data["status"] == "SUCCESS", data
