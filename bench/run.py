@@ -531,14 +531,16 @@ class Result:
     checks: dict[str, Any] = field(default_factory=dict)
 
 
-def measure(options: Options, name: str, description: str, server: Server, path: str,
+def measure(options: Options, server: Server, *, name: str, description: str, path: str,
             script_text: str, workdir: Path) -> tuple[Result, WrkRun]:
     script = workdir / f"{name}.lua"
     script.write_text(script_text)
     url = f"{server.base_url}{path}"
+    tasks_before = created_tasks(server)
+    warmup_ok = 0
     if options.warmup > 0:
         log(f"{name}: warming up for {options.warmup} s")
-        run_wrk(options, url, script, server, options.warmup)
+        warmup_ok = int(run_wrk(options, url, script, server, options.warmup).number("ok"))
     log(f"{name}: measuring for {options.duration} s")
     run = run_wrk(options, url, script, server, options.duration)
     seconds = run.number("duration_us") / 1e6
@@ -559,6 +561,7 @@ def measure(options: Options, name: str, description: str, server: Server, path:
         first_non_200=run.values.get("first_bad"),
         server_cpu_pct=run.server_cpu, wrk_cpu_pct=run.wrk_cpu,
         target="", target_met=None, command=run.command, wrk_output=run.output,
+        checks={"warmup_ok_200": warmup_ok, "tasks_before_warmup": tasks_before},
     )
     log(f"{name}: {result.requests_per_s:,.0f} req/s, p99 {result.p99_ms} ms, "
         f"{result.errors} errors")
@@ -573,8 +576,7 @@ def verify_creates(result: Result, run: WrkRun, server: Server, key: str, *,
     """Check that wrk's 200s were real creates: look the sampled tasks up, count the credits."""
     sampled = [match.group(1) for name in ("first_ok", "last_ok")
                if (match := TASK_ID.search(run.values.get(name, "")))]
-    checks: dict[str, Any] = {"creates_acknowledged": result.ok_200,
-                              "tasks_created_incl_warmup": None}
+    checks = result.checks
     with api_client(server, key) as client:
         checks["sampled"] = {task_id: task_status(client, task_id) for task_id in sampled}
         if drain and sampled:
@@ -586,13 +588,19 @@ def verify_creates(result: Result, run: WrkRun, server: Server, key: str, *,
                 status = task_status(client, last)
             checks["worker_drain_s"] = round(time.monotonic() - started, 2)
             checks["last_task_after_drain"] = status
-    created = created_tasks(server)
-    if created is not None:
-        checks["tasks_created_incl_warmup"] = created
-    checks["verified"] = bool(sampled) and all(
-        not status.startswith("HTTP") for status in checks["sampled"].values())
-    result.checks = checks
-    log(f"{result.scenario}: sampled tasks {checks['sampled']}"
+    acknowledged = checks["warmup_ok_200"] + result.ok_200
+    checks["creates_acknowledged_incl_warmup"] = acknowledged
+    before, after = checks["tasks_before_warmup"], created_tasks(server)
+    if before is not None and after is not None:
+        checks["tasks_stored_during_run"] = after - before
+    checks["verified"] = (
+        bool(sampled)
+        and all(not status.startswith("HTTP") for status in checks["sampled"].values())
+        and checks.get("tasks_stored_during_run", acknowledged) == acknowledged
+    )
+    log(f"{result.scenario}: {acknowledged} creates acknowledged with 200, "
+        f"{checks.get('tasks_stored_during_run', '?')} tasks stored; "
+        f"sampled tasks {checks['sampled']}"
         + (f", worker drained the backlog in {checks['worker_drain_s']} s "
            f"(last task {checks['last_task_after_drain']})" if "worker_drain_s" in checks
            else ""))
@@ -705,7 +713,10 @@ def terminate_on_sigterm() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
-def run(args: argparse.Namespace, workdir: Path) -> list[Result]:
+def run(args: argparse.Namespace, workdir: Path,
+        problems: dict[str, list[str]]) -> list[Result]:
+    """Run the chosen scenarios; what each server logged at WARNING and above goes to
+    `problems`."""
     groups = set(args.only or SCENARIO_GROUPS)
     cpus = usable_cpus()
     server_cpu, wrk_cpu = (cpus[0], cpus[1]) if len(cpus) >= 2 else (None, None)
@@ -718,46 +729,51 @@ def run(args: argparse.Namespace, workdir: Path) -> list[Result]:
             if "status" in groups:
                 prepared = prepare_tasks(server, key, args.successes, args.failures)
                 result, _ = measure(
-                    options, "status", "GET /api/status over finished tasks (worker on)",
-                    server, "/api/status", status_script(key, prepared.ids), workdir)
-                result.checks = {"prepared_succeeded": len(prepared.succeeded),
-                                 "prepared_failed": len(prepared.failed),
-                                 "prepare_s": prepared.seconds,
-                                 "prepare_anomalies": prepared.anomalies}
+                    options, server, name="status",
+                    description="GET /api/status over finished tasks (worker on)",
+                    path="/api/status", script_text=status_script(key, prepared.ids),
+                    workdir=workdir)
+                result.checks.update(prepared_succeeded=len(prepared.succeeded),
+                                     prepared_failed=len(prepared.failed),
+                                     prepare_s=prepared.seconds,
+                                     prepare_anomalies=prepared.anomalies)
                 results.append(result)
             if "create" in groups:
                 result, run_ = measure(
-                    options, "create", "POST /api/generate, fast-failing prompt, worker on",
-                    server, "/api/generate", create_script(key), workdir)
+                    options, server, name="create",
+                    description="POST /api/generate, fast-failing prompt, worker on",
+                    path="/api/generate", script_text=create_script(key), workdir=workdir)
                 verify_creates(result, run_, server, key, drain=True)
                 results.append(result)
         finally:
             server.stop()
-            problems = server.problems()
-            for result in results:
-                result.checks["server_log_problems"] = problems
+            problems[server.name] = server.problems()
 
     if "create" in groups:
         server, key = start_gateway(workdir, "gateway-api-only", worker=False, cpu=server_cpu)
         try:
             result, run_ = measure(
-                options, "create-api-only", "POST /api/generate, `serve --no-worker`",
-                server, "/api/generate", create_script(key), workdir)
+                options, server, name="create-api-only",
+                description="POST /api/generate, fast-failing prompt, `serve --no-worker`",
+                path="/api/generate", script_text=create_script(key), workdir=workdir)
             verify_creates(result, run_, server, key, drain=False)
             results.append(result)
         finally:
             server.stop()
-            result.checks["server_log_problems"] = server.problems()
+            problems[server.name] = server.problems()
 
     if "hello" in groups:
         hello = start_hello(workdir, server_cpu)
         try:
             ids = [f"task_{i:024x}" for i in range(args.successes + args.failures)]
-            result, _ = measure(options, "hello", "bare ASGI hello-world (bench/hello_asgi.py)",
-                                hello, "/api/status", status_script("hello", ids), workdir)
+            result, _ = measure(
+                options, hello, name="hello",
+                description="bare ASGI hello-world (bench/hello_asgi.py), same wrk script",
+                path="/api/status", script_text=status_script("hello", ids), workdir=workdir)
             results.append(result)
         finally:
             hello.stop()
+            problems[hello.name] = hello.problems()
 
     hello_rps = next((r.requests_per_s for r in results if r.scenario == "hello"), None)
     for result in results:
@@ -781,9 +797,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         log(f"server pinned to CPU {cpus[0]}, wrk to CPU {cpus[1]}")
     started = time.monotonic()
     workdir = Path(tempfile.mkdtemp(prefix="seedgate-bench-"))
+    problems: dict[str, list[str]] = {}
     try:
         with terminate_on_sigterm():
-            results = run(args, workdir)
+            results = run(args, workdir, problems)
     except BenchError as error:
         print(f"bench: {error}", file=sys.stderr)
         return 1
@@ -793,6 +810,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             shutil.rmtree(workdir, ignore_errors=True)
     print_table(results)
+    for name, lines in problems.items():
+        if lines:
+            print(f"{name} logged {len(lines)} warning/error lines, first: {lines[0]}")
     report = {
         "generated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "command": command,
@@ -808,6 +828,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                      "simulator_latency_s": 0, "log_level": "WARNING"},
         "elapsed_s": round(time.monotonic() - started, 1),
         "results": [asdict(result) for result in results],
+        "server_log_problems": problems,
     }
     write_json(report)
     log(f"done in {report['elapsed_s']} s")

@@ -13,6 +13,7 @@ import pytest
 
 from seedgate.media.probe import probe_video
 from seedgate.store.ledger import entries_of
+from seedgate.store.schema import tasks
 from seedgate.store.tasks import get_task
 
 from .helpers import MediaServer, png_bytes, wait_for_status
@@ -340,3 +341,27 @@ def wait_until_submitted(gateway: Any, task_id: str) -> None:
             return
         time.sleep(0.05)
     raise AssertionError("the worker never submitted the task")
+
+
+def test_a_task_past_its_deadline_expires_and_is_refunded(gateway: Any) -> None:
+    key = gateway.new_key(credits=200)
+    with gateway.client(key) as client:
+        task_id = create(client, {"prompt": "too slow @sim:delay=60", "aspect_ratio": "1:1",
+                                  "duration": "5"})
+        wait_until_submitted(gateway, task_id)
+        gateway.gateway.db.write_sync(lambda conn: conn.execute(
+            tasks.update().where(tasks.c.id == task_id).values(deadline_at=0)))
+        data = wait_for_status(client, task_id, {"SUCCESS", "FAILED"})
+    assert data["status"] == "FAILED" and "deadline" in data["error_message"]
+    assert data["consumed_credits"] == 0 and gateway.balance(key) == 200
+    task = gateway.gateway.db.read_sync(lambda conn: get_task(conn, task_id))
+    assert task.status.value == "expired"
+
+
+def test_unknown_paths_get_json_errors(gateway: Any) -> None:
+    response = httpx.get(f"{gateway.url}/api/nope")
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "not_found"
+    assert response.headers["x-request-id"]
+    wrong_method = httpx.delete(f"{gateway.url}/api/generate")
+    assert wrong_method.status_code == 405 and "error" in wrong_method.json()

@@ -97,19 +97,36 @@ class Worker:
     async def _heartbeat(self) -> None:
         while True:
             await asyncio.sleep(self._lease_ms / 3000)
-            ids = list(self._inflight)
-            try:
-                held = await self._db.write(partial(
-                    task_store.renew_leases, owner=self.owner, task_ids=ids,
-                    until=self._clock() + self._lease_ms,
-                ))
-            except Exception:
-                log.exception("renewing leases failed")
-                continue
-            for task_id in set(ids) - held:
-                running = self._inflight.get(task_id)
-                if running is not None:  # another worker owns it now, or it ended elsewhere
+            await self._renew()
+            await self._expire_overdue()
+
+    async def _renew(self) -> None:
+        ids = list(self._inflight)
+        try:
+            held = await self._db.write(partial(
+                task_store.renew_leases, owner=self.owner, task_ids=ids,
+                until=self._clock() + self._lease_ms,
+            ))
+        except Exception:
+            log.exception("renewing leases failed")
+            return
+        for task_id in set(ids) - held:
+            running = self._inflight.get(task_id)
+            if running is not None:  # another worker owns it now, or it ended elsewhere
+                running.cancel()
+
+    async def _expire_overdue(self) -> None:
+        """Expire tasks past their deadline, queued ones included, wherever they are."""
+        try:
+            overdue = await self._db.read(partial(task_store.overdue, now=self._clock(),
+                                                  limit=100))
+            for task in overdue:
+                running = self._inflight.get(task.id)
+                if running is not None:
                     running.cancel()
+                await self._expire(task)
+        except Exception:
+            log.exception("expiring overdue tasks failed")
 
     async def _drive(self, task: Task) -> None:
         try:
@@ -174,9 +191,11 @@ class Worker:
         event.clear()
 
     async def _expire(self, task: Task) -> None:
-        await self._outcomes.end(task, TaskStatus.EXPIRED, FailureCode.PROCESSING_TIMEOUT,
-                                 "The task did not finish before its execution deadline.")
-        if task.upstream_id:
+        expired = await self._outcomes.end(
+            task, TaskStatus.EXPIRED, FailureCode.PROCESSING_TIMEOUT,
+            "The task did not finish before its execution deadline.",
+        )
+        if expired and task.upstream_id:
             await self._provider.cancel(task.upstream_id)
 
     async def _stop_inflight(self) -> None:

@@ -7,10 +7,14 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from seedgate.gateway import Gateway
 from seedgate.http import media, seedance15pro
+from seedgate.http.plumbing import json_response
 
 
 class RequestId:
@@ -33,6 +37,14 @@ class RequestId:
         await self.app(scope, receive, send_with_id)
 
 
+async def http_error(_request: Request, exc: Exception) -> Response:
+    """Unknown paths and methods answer JSON, like everything else."""
+    assert isinstance(exc, HTTPException)
+    code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+    return json_response({"error": {"code": code, "message": exc.detail}}, exc.status_code,
+                         dict(exc.headers or {}))
+
+
 def create_app(gateway: Gateway) -> ASGIApp:
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
@@ -42,6 +54,9 @@ def create_app(gateway: Gateway) -> ASGIApp:
         finally:
             await gateway.stop()
 
-    app = Starlette(routes=[*seedance15pro.routes, *media.routes], lifespan=lifespan)
+    app = Starlette(
+        routes=[*seedance15pro.routes, *media.routes], lifespan=lifespan,
+        exception_handlers={HTTPException: http_error},
+    )
     app.state.gateway = gateway
     return RequestId(app)

@@ -439,7 +439,8 @@ class _Decor:
             text_size=text_size,
             caption_size=caption_size,
             max_w=_even(w - 2 * margin),
-            max_h=max(0, _even(bottom - top)),
+            # Leave most of an image visible; text-only clips can spend more room on text.
+            max_h=max(0, _even(min(bottom - top, h * (0.6 if centred else 0.4)))),
         )
         self.panel = _Sprite(panel)
         panel_y = (top + bottom - panel.shape[0]) / 2 if centred else bottom - panel.shape[0]

@@ -112,3 +112,12 @@ def release_lease(conn: Connection, owner: str, task_id: str) -> None:
         .values(lease_owner=None, lease_expires_at=None)
     )
 
+
+
+def overdue(conn: Connection, now: int, limit: int) -> list[Task]:
+    """Unfinished tasks past their execution deadline, whoever holds them."""
+    rows = conn.execute(
+        sa.select(tasks).where(tasks.c.status.in_(ACTIVE), tasks.c.deadline_at <= now)
+        .order_by(tasks.c.deadline_at).limit(limit)
+    ).mappings()
+    return [_task(row) for row in rows]
