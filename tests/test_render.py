@@ -1,6 +1,8 @@
 """The simulator's MP4 renderer, reference-image validation and video probing."""
 
 import io
+import struct
+import zlib
 from pathlib import Path
 
 import av
@@ -22,6 +24,14 @@ def encoded(img: Image.Image, fmt: str) -> bytes:
     buffer = io.BytesIO()
     img.save(buffer, format=fmt)
     return buffer.getvalue()
+
+
+def png_claiming(width: int, height: int) -> bytes:
+    """A small PNG whose header claims width x height (a decompression bomb's shape)."""
+    data = bytearray(encoded(Image.new("RGB", (8, 8), BLUE), "PNG"))
+    data[16:24] = struct.pack(">II", width, height)  # IHDR width and height
+    data[29:33] = struct.pack(">I", zlib.crc32(bytes(data[12:29])))
+    return bytes(data)
 
 
 def two_tone(left: tuple[int, int, int], right: tuple[int, int, int]) -> Image.Image:
@@ -164,8 +174,10 @@ def test_crash_leaves_no_file(tmp_path: Path) -> None:
         (b"definitely not an image" * 20, "not a recognised image"),
         (encoded(Image.new("RGB", (64, 64), BLUE), "PNG")[:60], "not a decodable PNG"),
         (b"\0" * (MAX_IMAGE_BYTES + 1), "image is 10.0 MB; the limit is 10 MB"),
+        (png_claiming(7000, 7000), "image is 7000x7000 px; the limit is 36 megapixels"),
+        (png_claiming(20000, 20000), "dimensions are too large"),
     ],
-    ids=["gif", "garbage", "truncated-png", "too-big"],
+    ids=["gif", "garbage", "truncated-png", "too-big", "too-many-pixels", "bomb"],
 )
 def test_bad_images_are_refused_before_writing(tmp_path: Path, data: bytes, message: str) -> None:
     good = encoded(Image.new("RGB", (64, 64), BLUE), "PNG")

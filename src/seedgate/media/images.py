@@ -8,6 +8,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 MAX_IMAGE_BYTES = 10 * 1024 * 1024
 MAX_IMAGE_PIXELS = 36_000_000
 """Largest decoded size accepted; stops small files that expand to gigabytes of pixels."""
+_MEGAPIXELS = MAX_IMAGE_PIXELS // 1_000_000
 
 # Pillow names camera JPEGs with embedded previews "MPO"; they are still JPEG files.
 _ACCEPTED_FORMATS = {"JPEG": "JPEG", "MPO": "JPEG", "PNG": "PNG", "WEBP": "WebP"}
@@ -34,12 +35,16 @@ def load_image(data: bytes) -> Image.Image:
         raise UnsupportedImage(
             "image data is not a recognised image; only JPEG, PNG and WebP are accepted"
         ) from exc
+    except Image.DecompressionBombError as exc:
+        raise UnsupportedImage(
+            f"image dimensions are too large; the limit is {_MEGAPIXELS} megapixels"
+        ) from exc
     if img.format not in _ACCEPTED_FORMATS:
         raise UnsupportedImage(f"image is {img.format}; only JPEG, PNG and WebP are accepted")
     width, height = img.size
     if width * height > MAX_IMAGE_PIXELS:
         raise UnsupportedImage(
-            f"image is {width}x{height} px; the limit is {MAX_IMAGE_PIXELS // 1_000_000} megapixels"
+            f"image is {width}x{height} px; the limit is {_MEGAPIXELS} megapixels"
         )
     try:
         img.load()

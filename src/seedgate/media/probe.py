@@ -45,7 +45,7 @@ def probe_video(path: Path) -> MediaInfo:
         if not container.streams.video:
             raise InvalidMedia(f"{path.name} has no video stream")
         video = container.streams.video[0]
-        video.thread_type = "AUTO"
+        video.codec_context.thread_type = "AUTO"
         audio = container.streams.audio[0] if container.streams.audio else None
 
         frame_count = 0
