@@ -1,15 +1,22 @@
-"""A bare ASGI hello-world: the ceiling that uvicorn itself sets, for the benchmark's ratio.
+"""A bare ASGI hello-world: the ceiling that the HTTP server itself sets, for the ratio.
 
-Serve it the way `seedgate serve` serves the gateway (run from the repository root):
+Served the way `seedgate serve` serves the gateway (granian embedded in a uvloop loop, one
+process):
 
-    .venv/bin/python -m uvicorn bench.hello_asgi:app --loop uvloop --http httptools \\
-        --no-access-log --log-level warning
+    .venv/bin/python bench/hello_asgi.py PORT
 """
 
 from __future__ import annotations
 
+import asyncio
+import signal
+import sys
 from collections.abc import Awaitable, Callable
 from typing import Any
+
+import uvloop
+from granian.constants import Interfaces
+from granian.server.embed import Server
 
 Message = dict[str, Any]
 Receive = Callable[[], Awaitable[Message]]
@@ -41,3 +48,16 @@ async def app(scope: dict[str, Any], receive: Receive, send: Send) -> None:
         return
     await send(START)
     await send(RESPONSE)
+
+
+async def main(port: int) -> None:
+    server = Server(app, address="127.0.0.1", port=port, interface=Interfaces.ASGI,
+                    websockets=False, log_level="warning")
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, server.stop)
+    await server.serve()
+
+
+if __name__ == "__main__":
+    uvloop.run(main(int(sys.argv[1])))

@@ -10,7 +10,7 @@ Run from anywhere as `.venv/bin/python bench/run.py` (or `make bench`). It:
    - `status`: authenticated `GET /api/status` rotating over the finished tasks,
    - `create`: durable `POST /api/generate` creates (fast-failing prompt) with the worker on,
    - `create-api-only`: the same against `seedgate serve --no-worker` in another fresh home,
-   - `hello`: a bare ASGI hello-world (bench/hello_asgi.py) under the same uvicorn options;
+   - `hello`: a bare ASGI hello-world (bench/hello_asgi.py) served the same way (granian embedded);
    and checks that the creates happened (sampled tasks looked up, stored tasks counted),
    then how fast the worker finishes the backlog (bounded wait);
 5. prints a table and writes it as JSON to bench/results/latest.json.
@@ -306,9 +306,7 @@ def start_gateway(workdir: Path, name: str, *, worker: bool) -> tuple[Server, st
 
 def start_hello(workdir: Path) -> Server:
     port = free_port()
-    argv = [sys.executable, "-m", "uvicorn", "bench.hello_asgi:app", "--host", HOST,
-            "--port", str(port), "--loop", "uvloop", "--http", "httptools", "--no-access-log",
-            "--log-level", "warning"]
+    argv = [sys.executable, str(Path(__file__).parent / "hello_asgi.py"), str(port)]
     server = Server("hello-asgi", argv, server_env(None), port, workdir / "hello.log")
     server.start()
     return server

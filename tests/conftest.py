@@ -3,6 +3,7 @@ SEEDGATE_TEST_DATABASE_URL) on PostgreSQL in a schema of its own."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import secrets
 import socket
@@ -16,11 +17,11 @@ from typing import Any
 import httpx
 import pytest
 import sqlalchemy as sa
-import uvicorn
 
 from seedgate.config import Settings
 from seedgate.gateway import Gateway
 from seedgate.http.app import create_app
+from seedgate.server import http_server
 from seedgate.store.database import Database, normalize_url
 
 from .helpers import MediaServer
@@ -100,30 +101,33 @@ class RunningGateway:
 
 
 class ThreadedServer:
-    """uvicorn running the real app in a background thread."""
+    """The real app on the real server (granian, embedded) in a background thread."""
 
     def __init__(self, settings: Settings, *, worker: bool = True) -> None:
         self.gateway = Gateway(settings, run_worker=worker)
-        config = uvicorn.Config(
-            create_app(self.gateway), host=settings.host, port=settings.port,
-            log_level="warning", lifespan="on", access_log=False,
-        )
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.settings = settings
+        self.server = http_server(create_app(self.gateway), settings)
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(
+            target=self.loop.run_until_complete, args=(self.server.serve(),), daemon=True)
 
     def __enter__(self) -> ThreadedServer:
         self.gateway.db.migrate()
         self.thread.start()
         deadline = time.monotonic() + 20
-        while not self.server.started:
-            if not self.thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError("the gateway did not start")
-            time.sleep(0.02)
-        return self
+        while True:
+            try:
+                httpx.get(f"http://127.0.0.1:{self.settings.port}/", timeout=1)
+                return self
+            except httpx.TransportError:
+                if not self.thread.is_alive() or time.monotonic() > deadline:
+                    raise RuntimeError("the gateway did not start") from None
+                time.sleep(0.02)
 
     def __exit__(self, *exc: object) -> None:
-        self.server.should_exit = True
+        self.loop.call_soon_threadsafe(self.server.stop)
         self.thread.join(timeout=20)
+        self.loop.close()
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ against the catalog and fills the model's defaults, so one set of rules serves a
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, fields, replace
 from enum import StrEnum
 from typing import Any
 
@@ -66,7 +66,7 @@ class GenerationRequest:
         return tuple(i for i in self.inputs if i.kind is MediaKind.IMAGE)
 
     def to_json(self) -> dict[str, Any]:
-        data = asdict(self)
+        data = {field.name: getattr(self, field.name) for field in fields(self)}
         data["inputs"] = [
             {"kind": i.kind.value, "url": i.url, "role": i.role.value} for i in self.inputs
         ]

@@ -140,6 +140,7 @@ class Worker:
         finally:
             self._inflight.pop(task.id, None)
             self._nudges.pop(task.id, None)
+            self._wake.set()  # a slot is free: lease the next task now
             with contextlib.suppress(Exception):
                 await self._db.write(partial(task_store.release_lease, owner=self.owner,
                                              task_id=task.id))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -14,20 +15,27 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from seedgate.gateway import Gateway
 from seedgate.http import media, seedance15pro
+from seedgate.http.fastpath import FastStatus
 from seedgate.http.plumbing import json_response
 
 
 class RequestId:
-    """Adds an `x-request-id` header to every response (pure ASGI: no per-request objects)."""
+    """Adds an `x-request-id` header to every response (pure ASGI: no per-request objects).
+
+    Ids are a random per-process prefix and a counter: unique, and cheaper than fresh
+    randomness on every request.
+    """
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
+        self._prefix = secrets.token_hex(4)
+        self._counter = itertools.count(1)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request_id = secrets.token_hex(8).encode()
+        request_id = f"{self._prefix}{next(self._counter):08x}".encode()
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -54,9 +62,11 @@ def create_app(gateway: Gateway) -> ASGIApp:
         finally:
             await gateway.stop()
 
+    seedance, seedance_routes = seedance15pro.mount(gateway)
     app = Starlette(
-        routes=[*seedance15pro.routes, *media.routes], lifespan=lifespan,
+        routes=[*seedance_routes, *media.routes], lifespan=lifespan,
         exception_handlers={HTTPException: http_error},
     )
     app.state.gateway = gateway
-    return RequestId(app)
+    app.state.seedance = seedance
+    return RequestId(FastStatus(app, seedance))

@@ -9,29 +9,26 @@ from starlette.responses import FileResponse, Response
 from starlette.routing import Route
 
 from seedgate.domain.task import Task, TaskStatus
-from seedgate.http.plumbing import base_url, gateway_of, json_response
+from seedgate.gateway import Gateway
+from seedgate.http.plumbing import gateway_of, json_response
 from seedgate.media.storage import InvalidKey
 
 MEDIA_TYPES = {".mp4": "video/mp4", ".png": "image/png"}
 
 
-def expiry_of(request: Request, task: Task) -> int:
-    """Links of a task expire a fixed time after it finished, in Unix seconds."""
-    assert task.completed_at is not None
-    return task.completed_at // 1000 + gateway_of(request).settings.media_ttl
+def output_urls(gateway: Gateway, base: str, task: Task) -> list[str]:
+    """Signed URLs of a succeeded task's video (and last frame, if asked for).
 
-
-def output_urls(request: Request, task: Task) -> list[str]:
-    """Signed URLs of a succeeded task's video (and last frame, if asked for)."""
+    They expire a fixed time after the task finished, so they are the same on every read.
+    """
     if task.status is not TaskStatus.SUCCEEDED or task.outputs is None:
         return []
-    signer = gateway_of(request).signer
-    root = base_url(request)
-    expires = expiry_of(request, task)
+    assert task.completed_at is not None
+    expires = task.completed_at // 1000 + gateway.settings.media_ttl
     keys = [task.outputs.video_key]
     if task.outputs.last_frame_key:
         keys.append(task.outputs.last_frame_key)
-    return [signer.url(root, key, expires) for key in keys]
+    return [gateway.signer.url(base, key, expires) for key in keys]
 
 
 def _denied(message: str) -> Response:

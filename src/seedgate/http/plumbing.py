@@ -1,15 +1,19 @@
-"""What every dialect's endpoints share: JSON in and out, auth, errors in the dialect."""
+"""What every dialect's endpoints share: JSON in and out, auth, errors in the dialect.
+
+Endpoint logic is written against plain values (headers, query, body bytes) and returns a
+`Reply`, so the same code serves Starlette routes and the raw-ASGI fast path.
+"""
 
 from __future__ import annotations
 
-import functools
 import logging
 import math
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from seedgate.domain.errors import ErrorKind, GatewayError
@@ -18,28 +22,41 @@ from seedgate.gateway import Gateway
 
 log = logging.getLogger(__name__)
 
-Handler = Callable[[Request], Awaitable[Response]]
 ErrorEncoder = Callable[[GatewayError], tuple[int, dict[str, Any]]]
 MAX_BODY_BYTES = 1 << 20
+JSON = "application/json"
+
+
+@dataclass(slots=True)
+class Reply:
+    status: int
+    body: bytes
+    headers: dict[str, str] = field(default_factory=dict)
+    media_type: str = JSON
+
+    def response(self) -> Response:
+        return Response(self.body, self.status, self.headers, media_type=self.media_type)
+
+
+def json_reply(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Reply:
+    return Reply(status, orjson.dumps(body), headers or {})
 
 
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    return Response(orjson.dumps(body), status, headers, media_type="application/json")
+    return json_reply(body, status, headers).response()
 
 
 def gateway_of(request: Request) -> Gateway:
     return request.app.state.gateway  # type: ignore[no-any-return]
 
 
-async def authorize(request: Request) -> ApiKey:
-    gateway = gateway_of(request)
-    key = await gateway.auth.authenticate(request.headers.get("authorization"))
+async def authorize(gateway: Gateway, authorization: str | None) -> ApiKey:
+    key = await gateway.auth.authenticate(authorization)
     gateway.limiter.check(key)
     return key
 
 
-async def read_json(request: Request) -> Any:
-    body = await request.body()
+def parse_json(body: bytes) -> Any:
     if len(body) > MAX_BODY_BYTES:
         raise GatewayError(ErrorKind.INVALID_PARAMETER, "The request body is larger than 1 MB.")
     if not body.strip():
@@ -51,35 +68,49 @@ async def read_json(request: Request) -> Any:
                            f"The request body is not valid JSON: {exc}") from exc
 
 
-def base_url(request: Request) -> str:
-    configured = gateway_of(request).settings.public_url
-    return configured or str(request.base_url)
+def base_url(gateway: Gateway, scheme: str, host: str | None) -> str:
+    """Where media links point: the configured public URL, else the host the client called."""
+    return gateway.settings.public_url or f"{scheme}://{host or 'localhost'}"
 
 
-def in_dialect(encode_error: ErrorEncoder) -> Callable[[Handler], Handler]:
-    """Render every failure of the handler in the dialect's own error envelope."""
-
-    def decorate(handler: Handler) -> Handler:
-        @functools.wraps(handler)
-        async def endpoint(request: Request) -> Response:
-            try:
-                return await handler(request)
-            except GatewayError as error:
-                return error_response(error, encode_error)
-            except Exception:
-                log.exception("unhandled error in %s %s", request.method, request.url.path)
-                error = GatewayError(ErrorKind.INTERNAL, "An internal error occurred; retry "
-                                     "with exponential backoff.")
-                return error_response(error, encode_error)
-
-        return endpoint
-
-    return decorate
+def request_base_url(request: Request) -> str:
+    return base_url(gateway_of(request), request.url.scheme, request.headers.get("host"))
 
 
-def error_response(error: GatewayError, encode_error: ErrorEncoder) -> Response:
+async def answer(work: Awaitable[Reply], encode_error: ErrorEncoder, what: str) -> Reply:
+    """Run an endpoint; every failure becomes an error in the dialect's envelope."""
+    try:
+        return await work
+    except GatewayError as error:
+        return error_reply(error, encode_error)
+    except ClientDisconnect:
+        return Reply(400, b"")  # nobody is listening any more
+    except Exception:
+        log.exception("unhandled error in %s", what)
+        error = GatewayError(ErrorKind.INTERNAL, "An internal error occurred; retry with "
+                             "exponential backoff.")
+        return error_reply(error, encode_error)
+
+
+def error_reply(error: GatewayError, encode_error: ErrorEncoder) -> Reply:
     status, body = encode_error(error)
-    headers = None
+    headers = {}
     if error.retry_after is not None:
-        headers = {"retry-after": str(max(1, math.ceil(error.retry_after)))}
-    return json_response(body, status, headers)
+        headers["retry-after"] = str(max(1, math.ceil(error.retry_after)))
+    return json_reply(body, status, headers)
+
+
+class ReplyCache:
+    """Encoded replies of finished tasks (they never change), bounded in size."""
+
+    def __init__(self, max_entries: int = 50_000) -> None:
+        self._max = max_entries
+        self._replies: dict[tuple[str, ...], Reply] = {}
+
+    def get(self, key: tuple[str, ...]) -> Reply | None:
+        return self._replies.get(key)
+
+    def put(self, key: tuple[str, ...], reply: Reply) -> None:
+        if len(self._replies) >= self._max:
+            del self._replies[next(iter(self._replies))]
+        self._replies[key] = reply

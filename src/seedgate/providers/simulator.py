@@ -98,10 +98,16 @@ class SimulatorProvider:
     async def submit(self, task: Task) -> str:
         job_id = f"{task.id}.{secrets.token_hex(4)}"
         triggers = Triggers.parse(task.request.prompt)
+        latency = self.latency_s if triggers.delay_s is None else triggers.delay_s
+        await asyncio.to_thread(self._create_job, job_id, task, latency, triggers)
+        if triggers.failure is None and self.executes:
+            self._start(job_id, task.request)
+        return job_id
+
+    def _create_job(self, job_id: str, task: Task, latency: float, triggers: Triggers) -> None:
         job = self.root / job_id
         job.mkdir()
         (job / "lock").touch()
-        latency = self.latency_s if triggers.delay_s is None else triggers.delay_s
         _write_json(job / "job.json", {
             "task_id": task.id, "request": task.request.to_json(),
             "submitted_at": time.time(), "latency_s": latency,
@@ -109,9 +115,6 @@ class SimulatorProvider:
         if triggers.failure:
             code, message = triggers.failure
             _write_json(job / "error.json", {"code": code.value, "message": message})
-        elif self.executes:
-            self._start(job_id, task.request)
-        return job_id
 
     async def poll(self, upstream_id: str) -> UpstreamStatus:
         job = self.root / upstream_id

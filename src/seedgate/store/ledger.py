@@ -28,41 +28,47 @@ class InsufficientBalance(Exception):
         self.needed = needed
 
 
+# Built once: executing a prepared statement with parameters skips SQLAlchemy's per-call
+# statement construction and cache-key work, which dominated the cost of a create.
+_BALANCE = sa.select(balances.c.balance).where(balances.c.key_id == sa.bindparam("k"))
+_ADD = (
+    balances.update().where(balances.c.key_id == sa.bindparam("k"))
+    .values(balance=balances.c.balance + sa.bindparam("delta"))
+)
+_SPEND = (
+    balances.update()
+    .where(balances.c.key_id == sa.bindparam("k"), balances.c.balance >= sa.bindparam("cost"))
+    .values(balance=balances.c.balance - sa.bindparam("cost"))
+)
+_APPEND = ledger.insert()
+
+
 def balance_of(conn: Connection, key_id: int) -> int:
-    return conn.execute(
-        sa.select(balances.c.balance).where(balances.c.key_id == key_id)
-    ).scalar_one()
+    return conn.execute(_BALANCE, {"k": key_id}).scalar_one()
 
 
 def _append(
     conn: Connection, key_id: int, kind: EntryKind, *, amount: int, now: int,
     task_id: str | None = None, note: str | None = None,
 ) -> None:
-    conn.execute(ledger.insert().values(
-        key_id=key_id, task_id=task_id, kind=kind.value, amount=amount, note=note, created_at=now
-    ))
+    conn.execute(_APPEND, {
+        "key_id": key_id, "task_id": task_id, "kind": kind.value, "amount": amount,
+        "note": note, "created_at": now,
+    })
 
 
 def grant(conn: Connection, key_id: int, amount: int, now: int, note: str | None = None) -> int:
     """Add (or, with a negative amount, remove) credits; returns the new balance."""
     if amount < 0 and balance_of(conn, key_id) + amount < 0:
         raise InsufficientBalance(balance_of(conn, key_id), -amount)
-    conn.execute(
-        balances.update().where(balances.c.key_id == key_id)
-        .values(balance=balances.c.balance + amount)
-    )
+    conn.execute(_ADD, {"k": key_id, "delta": amount})
     _append(conn, key_id, EntryKind.GRANT, amount=amount, now=now, note=note)
     return balance_of(conn, key_id)
 
 
 def debit(conn: Connection, key_id: int, task_id: str, amount: int, now: int) -> None:
     """Spend `amount` for a task, or raise InsufficientBalance and change nothing."""
-    spent = conn.execute(
-        balances.update()
-        .where(balances.c.key_id == key_id, balances.c.balance >= amount)
-        .values(balance=balances.c.balance - amount)
-    ).rowcount
-    if spent != 1:
+    if conn.execute(_SPEND, {"k": key_id, "cost": amount}).rowcount != 1:
         raise InsufficientBalance(balance_of(conn, key_id), amount)
     _append(conn, key_id, EntryKind.DEBIT, amount=-amount, now=now, task_id=task_id)
 
@@ -72,10 +78,7 @@ def credit_back(
 ) -> None:
     """Return credits for a task; the ledger's unique (task_id, kind) makes it once-only."""
     _append(conn, key_id, kind, amount=amount, now=now, task_id=task_id)
-    conn.execute(
-        balances.update().where(balances.c.key_id == key_id)
-        .values(balance=balances.c.balance + amount)
-    )
+    conn.execute(_ADD, {"k": key_id, "delta": amount})
 
 
 def entries_of(conn: Connection, key_id: int) -> list[tuple[str, int, str | None]]:

@@ -29,18 +29,23 @@ def _task(row: RowMapping) -> Task:
     )
 
 
+# Hot statements are built once (see store/ledger.py).
+_INSERT = tasks.insert()
+_BY_ID = sa.select(tasks).where(tasks.c.id == sa.bindparam("task_id"))
+
+
 def insert_task(conn: Connection, task: Task) -> None:
-    conn.execute(tasks.insert().values(
-        id=task.id, key_id=task.key_id, dialect=task.dialect, model=task.request.model,
-        status=task.status.value, progress=task.progress, price=task.price,
-        refunded=task.refunded, request=task.request.to_json(),
-        client_request=task.client_request, attempts=0, created_at=task.created_at,
-        updated_at=task.updated_at, deadline_at=task.deadline_at,
-    ))
+    conn.execute(_INSERT, {
+        "id": task.id, "key_id": task.key_id, "dialect": task.dialect,
+        "model": task.request.model, "status": task.status.value, "progress": task.progress,
+        "price": task.price, "refunded": task.refunded, "request": task.request.to_json(),
+        "client_request": task.client_request, "attempts": 0, "created_at": task.created_at,
+        "updated_at": task.updated_at, "deadline_at": task.deadline_at,
+    })
 
 
 def get_task(conn: Connection, task_id: str) -> Task | None:
-    row = conn.execute(sa.select(tasks).where(tasks.c.id == task_id)).mappings().first()
+    row = conn.execute(_BY_ID, {"task_id": task_id}).mappings().first()
     return _task(row) if row else None
 
 
