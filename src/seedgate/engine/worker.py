@@ -129,9 +129,14 @@ class Worker:
             log.exception("expiring overdue tasks failed")
 
     async def _drive(self, task: Task) -> None:
+        """Drive one task until it ends; ending a task also clears its lease."""
         try:
             await self._advance(task)
         except asyncio.CancelledError:
+            # Shutting down, or the lease went elsewhere: free it for another worker now.
+            with contextlib.suppress(Exception):
+                await asyncio.shield(self._db.write(partial(
+                    task_store.release_lease, owner=self.owner, task_id=task.id)))
             raise
         except Exception:
             log.exception("task %s failed in the worker", task.id)
@@ -141,9 +146,6 @@ class Worker:
             self._inflight.pop(task.id, None)
             self._nudges.pop(task.id, None)
             self._wake.set()  # a slot is free: lease the next task now
-            with contextlib.suppress(Exception):
-                await self._db.write(partial(task_store.release_lease, owner=self.owner,
-                                             task_id=task.id))
 
     async def _advance(self, task: Task) -> None:
         provider = self._provider

@@ -14,9 +14,10 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from seedgate.gateway import Gateway
-from seedgate.http import media, seedance15pro
-from seedgate.http.fastpath import FastStatus
+from seedgate.http import media
+from seedgate.http.fastpath import JsonRoutes
 from seedgate.http.plumbing import json_response
+from seedgate.http.seedance15pro import SeedanceEndpoints
 
 
 class RequestId:
@@ -62,11 +63,9 @@ def create_app(gateway: Gateway) -> ASGIApp:
         finally:
             await gateway.stop()
 
-    seedance, seedance_routes = seedance15pro.mount(gateway)
     app = Starlette(
-        routes=[*seedance_routes, *media.routes], lifespan=lifespan,
-        exception_handlers={HTTPException: http_error},
+        routes=media.routes, lifespan=lifespan, exception_handlers={HTTPException: http_error},
     )
     app.state.gateway = gateway
-    app.state.seedance = seedance
-    return RequestId(FastStatus(app, seedance))
+    json_routes = SeedanceEndpoints(gateway).routes()
+    return RequestId(JsonRoutes(app, gateway, json_routes))

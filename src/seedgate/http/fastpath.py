@@ -1,30 +1,56 @@
-"""Status polls served as raw ASGI, in front of the Starlette app.
+"""JSON endpoints served as raw ASGI, in front of the Starlette app.
 
-Clients poll status far more often than they do anything else. Measured with `make bench`,
-Starlette's routing and its Request and Response objects cost more than the endpoint itself
-on this path, so polls skip them; the endpoint code is the same one the Starlette routes
-call, and everything else goes on to the app.
+Status polls and creates are the gateway's hot calls. Measured with `make bench`,
+Starlette's routing and its Request and Response objects cost more than the endpoints
+themselves, so these exact paths are dispatched here with plain values (`Call`) and
+everything else (media, unknown paths) goes on to the Starlette app.
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from urllib.parse import parse_qsl
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from seedgate.dialects import seedance15pro as codec
-from seedgate.http.plumbing import Reply, answer, base_url
-from seedgate.http.seedance15pro import STATUS_PATH, SeedanceEndpoints
+from seedgate.gateway import Gateway
+from seedgate.http.plumbing import MAX_BODY_BYTES, Reply, base_url, json_reply
 
 
-class FastStatus:
-    def __init__(self, app: ASGIApp, seedance: SeedanceEndpoints) -> None:
+@dataclass(frozen=True, slots=True)
+class Call:
+    """What an endpoint needs from a request."""
+
+    method: str
+    authorization: str | None
+    query: dict[str, str]
+    body: bytes
+    base_url: str
+
+
+Endpoint = Callable[[Call], Awaitable[Reply]]
+
+
+class JsonRoutes:
+    def __init__(self, app: ASGIApp, gateway: Gateway,
+                 routes: dict[str, dict[str, Endpoint]]) -> None:
         self.app = app
-        self.seedance = seedance
+        self.gateway = gateway
+        self.routes = routes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] != "GET" or scope["path"] != STATUS_PATH:
+        methods = self.routes.get(scope["path"]) if scope["type"] == "http" else None
+        if methods is None:
             await self.app(scope, receive, send)
+            return
+        endpoint = methods.get(scope["method"])
+        if endpoint is None:
+            allowed = ", ".join(methods)
+            reply = json_reply({"error": {"code": "method_not_allowed",
+                                          "message": f"Use {allowed} on this path."}},
+                               405, {"allow": allowed})
+            await send_reply(send, reply)
             return
         authorization = host = None
         for name, value in scope["headers"]:
@@ -32,10 +58,29 @@ class FastStatus:
                 authorization = value.decode("latin-1")
             elif name == b"host":
                 host = value.decode("latin-1")
-        query = dict(parse_qsl(scope["query_string"].decode("latin-1")))
-        base = base_url(self.seedance.gateway, scope["scheme"], host)
-        work = self.seedance.status(authorization, query.get("task_id"), base)
-        await send_reply(send, await answer(work, codec.encode_error, f"GET {STATUS_PATH}"))
+        body = await read_body(receive) if scope["method"] in ("POST", "PUT") else b""
+        call = Call(
+            method=scope["method"], authorization=authorization,
+            query=dict(parse_qsl(scope["query_string"].decode("latin-1"))), body=body,
+            base_url=base_url(self.gateway, scope["scheme"], host),
+        )
+        await send_reply(send, await endpoint(call))
+
+
+async def read_body(receive: Receive) -> bytes:
+    """The request body; reading stops past the size limit (the endpoint then refuses it)."""
+    chunks = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return b""
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size <= MAX_BODY_BYTES + 1:
+            chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
 
 
 async def send_reply(send: Send, reply: Reply) -> None:

@@ -16,7 +16,7 @@ from seedgate.media.storage import InvalidKey
 MEDIA_TYPES = {".mp4": "video/mp4", ".png": "image/png"}
 
 
-def output_urls(gateway: Gateway, base: str, task: Task) -> list[str]:
+def output_urls(gateway: Gateway, task: Task, base: str) -> list[str]:
     """Signed URLs of a succeeded task's video (and last frame, if asked for).
 
     They expire a fixed time after the task finished, so they are the same on every read.

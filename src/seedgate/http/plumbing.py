@@ -1,7 +1,6 @@
 """What every dialect's endpoints share: JSON in and out, auth, errors in the dialect.
 
-Endpoint logic is written against plain values (headers, query, body bytes) and returns a
-`Reply`, so the same code serves Starlette routes and the raw-ASGI fast path.
+Endpoints take plain values (`fastpath.Call`) and return a `Reply`.
 """
 
 from __future__ import annotations
@@ -13,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
-from starlette.requests import ClientDisconnect, Request
+from starlette.requests import Request
 from starlette.responses import Response
 
 from seedgate.domain.errors import ErrorKind, GatewayError
@@ -73,18 +72,12 @@ def base_url(gateway: Gateway, scheme: str, host: str | None) -> str:
     return gateway.settings.public_url or f"{scheme}://{host or 'localhost'}"
 
 
-def request_base_url(request: Request) -> str:
-    return base_url(gateway_of(request), request.url.scheme, request.headers.get("host"))
-
-
 async def answer(work: Awaitable[Reply], encode_error: ErrorEncoder, what: str) -> Reply:
     """Run an endpoint; every failure becomes an error in the dialect's envelope."""
     try:
         return await work
     except GatewayError as error:
         return error_reply(error, encode_error)
-    except ClientDisconnect:
-        return Reply(400, b"")  # nobody is listening any more
     except Exception:
         log.exception("unhandled error in %s", what)
         error = GatewayError(ErrorKind.INTERNAL, "An internal error occurred; retry with "

@@ -1,9 +1,10 @@
 """Engines, migrations and the two ways code reaches the database.
 
 Reads run on a small thread pool. Writes go through a group committer: concurrent write
-units are executed one after another inside a single transaction (each in its own
-savepoint) and made durable by one commit, so that many durable creates a second cost one
-fsync per batch instead of one each.
+units are executed one after another inside a single transaction and made durable by one
+commit, so that many durable creates a second cost one fsync per batch instead of one each.
+A unit that fails is isolated from the others: a `Refused` unit changed nothing, and any
+other failure makes the batch run again with a savepoint around each unit.
 """
 
 from __future__ import annotations
@@ -31,6 +32,14 @@ Unit = Callable[[Connection], T]
 MIGRATIONS = Path(__file__).parent / "migrations"
 MAX_BATCH = 256
 PG_MIGRATION_LOCK = 0x5EED6A7E
+
+
+class Refused(Exception):
+    """Raised by a write unit before it changed anything, so its batch can go on."""
+
+
+class _UnitFailed(Exception):
+    """A unit failed after it may have written: the batch must be rolled back."""
 
 
 def _json_dumps(value: Any) -> str:
@@ -141,8 +150,8 @@ class Database:
     async def write(self, unit: Unit[T]) -> T:
         """Run `unit` in a transaction shared with other concurrent writes.
 
-        An exception raised by `unit` rolls back its own savepoint only and is re-raised
-        here; the other units of the batch still commit.
+        An exception raised by `unit` undoes that unit only and is re-raised here; the
+        other units of the batch still commit.
         """
         if self._queue is None:
             self._queue = asyncio.Queue()
@@ -177,6 +186,26 @@ class Database:
                 return [(True, self.write_sync(batch[0][0]))]
             except Exception as exc:
                 return [(False, exc)]
+        try:
+            return self._run_together(batch)
+        except _UnitFailed:
+            return self._run_isolated(batch)
+
+    def _run_together(self, batch: list[tuple[Unit[Any], asyncio.Future[Any]]]) -> list[Any]:
+        """The fast path: no savepoints. Any failure other than a clean refusal rolls the
+        whole batch back, to be run again with a savepoint around each unit."""
+        outcomes: list[tuple[bool, Any]] = []
+        with self.writer.begin() as conn:
+            for unit, _ in batch:
+                try:
+                    outcomes.append((True, unit(conn)))
+                except Refused as exc:
+                    outcomes.append((False, exc))
+                except Exception as exc:
+                    raise _UnitFailed from exc
+        return outcomes
+
+    def _run_isolated(self, batch: list[tuple[Unit[Any], asyncio.Future[Any]]]) -> list[Any]:
         outcomes: list[tuple[bool, Any]] = []
         with self.writer.begin() as conn:
             for unit, _ in batch:

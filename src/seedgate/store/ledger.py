@@ -11,6 +11,7 @@ from enum import StrEnum
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from seedgate.store.database import Refused
 from seedgate.store.schema import balances, ledger
 
 
@@ -21,7 +22,7 @@ class EntryKind(StrEnum):
     SETTLE = "settle"
 
 
-class InsufficientBalance(Exception):
+class InsufficientBalance(Refused):
     def __init__(self, balance: int, needed: int) -> None:
         super().__init__(f"balance {balance} cannot cover {needed}")
         self.balance = balance
