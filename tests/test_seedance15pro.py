@@ -175,6 +175,7 @@ class TestErrors:
     @staticmethod
     def check(response: httpx.Response, status: int, *words: str) -> dict[str, Any]:
         assert response.status_code == status, response.text
+        assert response.headers["x-request-id"]
         body = response.json()
         assert body["code"] == status and body["data"] is None
         for word in words:

@@ -20,23 +20,30 @@ from seedgate.http.plumbing import json_response
 from seedgate.http.seedance15pro import SeedanceEndpoints
 
 
-class RequestId:
-    """Adds an `x-request-id` header to every response (pure ASGI: no per-request objects).
+class RequestIds:
+    """`x-request-id` values: a random per-process prefix and a counter, unique and cheaper
+    than fresh randomness on every request."""
 
-    Ids are a random per-process prefix and a counter: unique, and cheaper than fresh
-    randomness on every request.
-    """
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
+    def __init__(self) -> None:
         self._prefix = secrets.token_hex(4)
         self._counter = itertools.count(1)
+
+    def next(self) -> bytes:
+        return f"{self._prefix}{next(self._counter):08x}".encode()
+
+
+class RequestId:
+    """Adds an `x-request-id` header to every response of the wrapped app."""
+
+    def __init__(self, app: ASGIApp, ids: RequestIds) -> None:
+        self.app = app
+        self.ids = ids
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request_id = f"{self._prefix}{next(self._counter):08x}".encode()
+        request_id = self.ids.next()
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -67,5 +74,6 @@ def create_app(gateway: Gateway) -> ASGIApp:
         routes=media.routes, lifespan=lifespan, exception_handlers={HTTPException: http_error},
     )
     app.state.gateway = gateway
+    ids = RequestIds()
     json_routes = SeedanceEndpoints(gateway).routes()
-    return RequestId(JsonRoutes(app, gateway, json_routes))
+    return JsonRoutes(RequestId(app, ids), gateway, json_routes, ids.next)

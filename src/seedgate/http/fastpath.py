@@ -33,11 +33,12 @@ Endpoint = Callable[[Call], Awaitable[Reply]]
 
 
 class JsonRoutes:
-    def __init__(self, app: ASGIApp, gateway: Gateway,
-                 routes: dict[str, dict[str, Endpoint]]) -> None:
+    def __init__(self, app: ASGIApp, gateway: Gateway, routes: dict[str, dict[str, Endpoint]],
+                 request_id: Callable[[], bytes]) -> None:
         self.app = app
         self.gateway = gateway
         self.routes = routes
+        self.request_id = request_id
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         methods = self.routes.get(scope["path"]) if scope["type"] == "http" else None
@@ -50,7 +51,7 @@ class JsonRoutes:
             reply = json_reply({"error": {"code": "method_not_allowed",
                                           "message": f"Use {allowed} on this path."}},
                                405, {"allow": allowed})
-            await send_reply(send, reply)
+            await send_reply(send, reply, self.request_id())
             return
         authorization = host = None
         for name, value in scope["headers"]:
@@ -64,7 +65,7 @@ class JsonRoutes:
             query=dict(parse_qsl(scope["query_string"].decode("latin-1"))), body=body,
             base_url=base_url(self.gateway, scope["scheme"], host),
         )
-        await send_reply(send, await endpoint(call))
+        await send_reply(send, await endpoint(call), self.request_id())
 
 
 async def read_body(receive: Receive) -> bytes:
@@ -83,10 +84,11 @@ async def read_body(receive: Receive) -> bytes:
             return b"".join(chunks)
 
 
-async def send_reply(send: Send, reply: Reply) -> None:
+async def send_reply(send: Send, reply: Reply, request_id: bytes) -> None:
     headers = [
         (b"content-type", reply.media_type.encode()),
         (b"content-length", str(len(reply.body)).encode()),
+        (b"x-request-id", request_id),
         *((name.encode(), value.encode()) for name, value in reply.headers.items()),
     ]
     await send({"type": "http.response.start", "status": reply.status, "headers": headers})
