@@ -618,6 +618,18 @@ def measure(options: Options, server: Server, *, name: str, description: str, pa
 TASK_ID = re.compile(r'"task_id"\s*:\s*"(task_[A-Za-z0-9]+)"')
 
 
+def measure_creates(options: Options, server: Server, key: str, workdir: Path, *, name: str,
+                    worker: bool) -> Result:
+    """Durable creates with a fast-failing prompt; with the worker on, also its backlog."""
+    setting = "worker on" if worker else "`serve --no-worker`"
+    result, run = measure(
+        options, server, name=name,
+        description=f"POST /api/generate, fast-failing prompt, {setting}",
+        path="/api/generate", script_text=create_script(key), workdir=workdir)
+    verify_creates(result, run, server, key, drain=worker, in_flight=2 * options.connections)
+    return result
+
+
 def verify_creates(result: Result, run: WrkRun, server: Server, key: str, *,
                    drain: bool, in_flight: int) -> None:
     """Check that wrk's 200s were real creates.
@@ -801,13 +813,8 @@ def run(args: argparse.Namespace, workdir: Path,
                                      prepare_anomalies=prepared.anomalies)
                 results.append(result)
             if "create" in groups:
-                result, run_ = measure(
-                    options, server, name="create",
-                    description="POST /api/generate, fast-failing prompt, worker on",
-                    path="/api/generate", script_text=create_script(key), workdir=workdir)
-                verify_creates(result, run_, server, key, drain=True,
-                               in_flight=2 * args.connections)
-                results.append(result)
+                results.append(measure_creates(
+                    options, server, key, workdir, name="create", worker=True))
         finally:
             server.stop()
             problems[server.name] = server.problems()
@@ -815,13 +822,8 @@ def run(args: argparse.Namespace, workdir: Path,
     if "create" in groups:
         server, key = start_gateway(workdir, "gateway-api-only", worker=False)
         try:
-            result, run_ = measure(
-                options, server, name="create-api-only",
-                description="POST /api/generate, fast-failing prompt, `serve --no-worker`",
-                path="/api/generate", script_text=create_script(key), workdir=workdir)
-            verify_creates(result, run_, server, key, drain=False,
-                           in_flight=2 * args.connections)
-            results.append(result)
+            results.append(measure_creates(
+                options, server, key, workdir, name="create-api-only", worker=False))
         finally:
             server.stop()
             problems[server.name] = server.problems()

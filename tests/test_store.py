@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from seedgate.domain.request import GenerationRequest, normalize
-from seedgate.domain.task import Outputs, Task, TaskStatus
+from seedgate.domain.task import Outputs, Rendition, Task, TaskStatus
 from seedgate.service import lifecycle
 from seedgate.service.accounts import Accounts, KeyNameTaken
 from seedgate.store import ledger
@@ -71,7 +71,7 @@ def test_success_cannot_follow_failure_and_settles_overpayment(db: Database) -> 
     task = new_task(key.id, "task_s", price=156)
     db.write_sync(lambda conn: lifecycle.create(conn, task))
     db.write_sync(partial(lifecycle.start, task_id=task.id, provider="p", now=NOW))
-    outputs = Outputs("videos/x.mp4", 1280, 720, 5, "16:9", 1, False)
+    outputs = Outputs("videos/x.mp4", Rendition(1280, 720, 5, "16:9", 1, False))
     assert db.write_sync(partial(lifecycle.succeed, task=task, outputs=outputs,
                                  final_price=65, now=NOW))
     stored = db.read_sync(lambda conn: task_store.get_task(conn, task.id))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from enum import StrEnum
 from typing import Any
 
@@ -59,28 +59,33 @@ def sources_of(target: TaskStatus) -> tuple[TaskStatus, ...]:
 
 
 @dataclass(frozen=True, slots=True)
-class Outputs:
-    """What a finished task produced: stored media keys and the actual parameters."""
+class Rendition:
+    """The actual parameters of a generated video (a request may leave some to the model)."""
 
-    video_key: str
     width: int
     height: int
     duration: int
     ratio: str
     seed: int
     has_audio: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Outputs:
+    """What a finished task produced: stored media keys and the rendition."""
+
+    video_key: str
+    rendition: Rendition
     last_frame_key: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "video_key": self.video_key, "width": self.width, "height": self.height,
-            "duration": self.duration, "ratio": self.ratio, "seed": self.seed,
-            "has_audio": self.has_audio, "last_frame_key": self.last_frame_key,
-        }
+        return {"video_key": self.video_key, "last_frame_key": self.last_frame_key,
+                **asdict(self.rendition)}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Outputs:
-        return cls(**data)
+        rendition = Rendition(**{f.name: data[f.name] for f in fields(Rendition)})
+        return cls(data["video_key"], rendition, data["last_frame_key"])
 
 
 @dataclass(frozen=True, slots=True)

@@ -65,15 +65,11 @@ class Outcomes:
         await asyncio.to_thread(self._storage.put_file, video_key, result.video)
         if frame_key and result.last_frame:
             await asyncio.to_thread(self._storage.put_file, frame_key, result.last_frame)
-        outputs = Outputs(
-            video_key=video_key, width=result.width, height=result.height,
-            duration=result.duration, ratio=result.ratio, seed=result.seed,
-            has_audio=result.has_audio, last_frame_key=frame_key,
-        )
+        outputs = Outputs(video_key, result.rendition, frame_key)
         model = CATALOG[task.model]
         assert task.request.resolution is not None
-        final_price = self._prices.price(model, task.request.resolution, result.duration,
-                                         result.has_audio)
+        final_price = self._prices.price(model, task.request.resolution,
+                                         result.rendition.duration, result.rendition.has_audio)
         return await self._db.write(partial(
             lifecycle.succeed, task=task, outputs=outputs, final_price=min(final_price, task.price),
             now=self._clock(),

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Protocol
 
 from seedgate.domain.errors import FailureCode
-from seedgate.domain.task import Task
+from seedgate.domain.task import Rendition, Task
 
 
 class UpstreamState(StrEnum):
@@ -22,12 +22,7 @@ class UpstreamState(StrEnum):
 @dataclass(frozen=True, slots=True)
 class UpstreamResult:
     video: Path
-    width: int
-    height: int
-    duration: int
-    ratio: str
-    seed: int
-    has_audio: bool
+    rendition: Rendition
     last_frame: Path | None = None
 
 

@@ -25,7 +25,7 @@ import secrets
 import shutil
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +35,7 @@ import orjson
 from seedgate.domain.catalog import ADAPTIVE, CATALOG, closest_ratio
 from seedgate.domain.errors import FailureCode
 from seedgate.domain.request import GenerationRequest
-from seedgate.domain.task import Task
+from seedgate.domain.task import Rendition, Task
 from seedgate.media.images import MAX_IMAGE_BYTES, UnsupportedImage, load_image
 from seedgate.media.render import RenderSpec
 from seedgate.providers.base import UpstreamResult, UpstreamState, UpstreamStatus
@@ -161,11 +161,10 @@ class SimulatorProvider:
             try:
                 spec, ratio = await self._spec(request)
                 await self._render(job, spec, request.return_last_frame)
-                _write_json(job / "result.json", {
-                    "width": spec.width, "height": spec.height, "duration": spec.duration_s,
-                    "ratio": ratio, "seed": spec.seed, "has_audio": spec.audio,
-                    "last_frame": request.return_last_frame,
-                })
+                rendition = Rendition(spec.width, spec.height, spec.duration_s, ratio, spec.seed,
+                                      spec.audio)
+                _write_json(job / "result.json", {"rendition": asdict(rendition),
+                                                  "last_frame": request.return_last_frame})
             except (InputError, UnsupportedImage) as exc:
                 _write_json(job / "error.json",
                             {"code": FailureCode.INVALID_IMAGE_URL.value, "message": str(exc)})
@@ -247,17 +246,11 @@ class SimulatorProvider:
         await asyncio.gather(*self._jobs.values(), return_exceptions=True)
         await self._http.aclose()
 
-    def discard(self, upstream_id: str) -> None:
-        """Forget a finished job once its files are stored elsewhere."""
-        shutil.rmtree(self.root / upstream_id, ignore_errors=True)
-
 
 def _result(job: Path) -> UpstreamResult:
     meta = orjson.loads((job / "result.json").read_bytes())
     return UpstreamResult(
-        video=job / "video.mp4", width=meta["width"], height=meta["height"],
-        duration=meta["duration"], ratio=meta["ratio"], seed=meta["seed"],
-        has_audio=meta["has_audio"],
+        video=job / "video.mp4", rendition=Rendition(**meta["rendition"]),
         last_frame=job / "last_frame.png" if meta["last_frame"] else None,
     )
 
