@@ -15,7 +15,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from seedgate.gateway import Gateway
 from seedgate.http import media
-from seedgate.http.fastpath import JsonRoutes
+from seedgate.http.fastpath import JsonRoutes, Methods
 from seedgate.http.plumbing import json_response
 from seedgate.http.seedance15pro import SeedanceEndpoints
 
@@ -75,5 +75,14 @@ def create_app(gateway: Gateway) -> ASGIApp:
     )
     app.state.gateway = gateway
     ids = RequestIds()
-    json_routes = SeedanceEndpoints(gateway).routes()
-    return JsonRoutes(RequestId(app, ids), gateway, json_routes, ids.next)
+    return JsonRoutes(RequestId(app, ids), gateway, dialect_routes(gateway), ids.next)
+
+
+def dialect_routes(gateway: Gateway) -> dict[str, Methods]:
+    """Every dialect's JSON endpoints; their paths do not collide."""
+    routes: dict[str, Methods] = {}
+    for dialect in (
+        SeedanceEndpoints(gateway),
+    ):
+        routes.update(dialect.routes())
+    return routes

@@ -2,16 +2,18 @@
 
 Status polls and creates are the gateway's hot calls. Measured with `make bench`,
 Starlette's routing and its Request and Response objects cost more than the endpoints
-themselves, so these exact paths are dispatched here with plain values (`Call`) and
-everything else (media, unknown paths) goes on to the Starlette app.
+themselves, so the dialects' JSON paths are dispatched here with plain values (`Call`):
+exact paths by a dictionary lookup, templated ones (`/api/v1/runs/{run_id}`) with
+Starlette's own path compiler. Everything else (media, unknown paths) goes on to the app.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import parse_qsl
 
+from starlette.routing import compile_path
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from seedgate.gateway import Gateway
@@ -27,24 +29,40 @@ class Call:
     query: dict[str, str]
     body: bytes
     base_url: str
+    path_params: dict[str, str] = field(default_factory=dict)
 
 
 Endpoint = Callable[[Call], Awaitable[Reply]]
+Methods = dict[str, Endpoint]
 
 
 class JsonRoutes:
-    def __init__(self, app: ASGIApp, gateway: Gateway, routes: dict[str, dict[str, Endpoint]],
+    def __init__(self, app: ASGIApp, gateway: Gateway, routes: dict[str, Methods],
                  request_id: Callable[[], bytes]) -> None:
         self.app = app
         self.gateway = gateway
-        self.routes = routes
         self.request_id = request_id
+        self.exact = {path: methods for path, methods in routes.items() if "{" not in path}
+        self.templated = [
+            (compile_path(path)[0], methods) for path, methods in routes.items() if "{" in path
+        ]
+
+    def match(self, path: str) -> tuple[Methods, dict[str, str]] | None:
+        methods = self.exact.get(path)
+        if methods is not None:
+            return methods, {}
+        for pattern, candidate in self.templated:
+            found = pattern.match(path)
+            if found:
+                return candidate, found.groupdict()
+        return None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        methods = self.routes.get(scope["path"]) if scope["type"] == "http" else None
-        if methods is None:
+        matched = self.match(scope["path"]) if scope["type"] == "http" else None
+        if matched is None:
             await self.app(scope, receive, send)
             return
+        methods, path_params = matched
         endpoint = methods.get(scope["method"])
         if endpoint is None:
             allowed = ", ".join(methods)
@@ -63,7 +81,7 @@ class JsonRoutes:
         call = Call(
             method=scope["method"], authorization=authorization,
             query=dict(parse_qsl(scope["query_string"].decode("latin-1"))), body=body,
-            base_url=base_url(self.gateway, scope["scheme"], host),
+            base_url=base_url(self.gateway, scope["scheme"], host), path_params=path_params,
         )
         await send_reply(send, await endpoint(call), self.request_id())
 

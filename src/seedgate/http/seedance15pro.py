@@ -5,7 +5,7 @@ from __future__ import annotations
 from seedgate.dialects import seedance15pro as codec
 from seedgate.dialects.common import not_an_object
 from seedgate.gateway import Gateway
-from seedgate.http.fastpath import Call, Endpoint
+from seedgate.http.fastpath import Call, Methods
 from seedgate.http.media import output_urls
 from seedgate.http.plumbing import Reply, ReplyCache, answer, authorize, json_reply, parse_json
 
@@ -15,7 +15,7 @@ class SeedanceEndpoints:
         self.gateway = gateway
         self._finished = ReplyCache()
 
-    def routes(self) -> dict[str, dict[str, Endpoint]]:
+    def routes(self) -> dict[str, Methods]:
         return {
             "/api/generate": {"POST": self.generate},
             "/api/status": {"GET": self.status, "POST": self.status},
