@@ -153,3 +153,24 @@ def test_api_only_server_and_a_separate_worker(env: dict[str, str],
             worker.terminate()
             assert worker.wait(timeout=30) == 0
     assert data["status"] == "SUCCESS", data
+
+
+def test_two_instances_run_side_by_side(env: dict[str, str], tmp_path: Path,
+                                        servers: list[Server]) -> None:
+    homes = [tmp_path / "a", tmp_path / "b"]
+    envs = [{**env, "SEEDGATE_HOME": str(home), "DATABASE_URL": f"sqlite:///{home}/db.sqlite"}
+            for home in homes]
+    for instance_env in envs:
+        instance_env.pop("SEEDGATE_DATABASE_SCHEMA", None)
+    keys = [seedgate(e, "keys", "create", "--name", "k", "--credits", "100", "--quiet").strip()
+            for e in envs]
+    running = [Server(e) for e in envs]
+    servers.extend(running)
+    for server, key, other in zip(running, keys, reversed(keys), strict=True):
+        with server.client(key) as client:
+            created = client.post("/api/generate", json={
+                "prompt": "side by side", "aspect_ratio": "1:1", "duration": "5"})
+            assert created.status_code == 200
+        with server.client(other) as client:  # each instance has its own keys
+            assert client.get("/api/status", params={"task_id": "x"}).status_code == 401
+    assert all((home / "db.sqlite").exists() for home in homes)

@@ -7,6 +7,7 @@ import contextlib
 import logging
 
 from seedgate.config import Settings
+from seedgate.engine.janitor import Janitor
 from seedgate.engine.outcomes import Outcomes
 from seedgate.engine.refresh import Refresher
 from seedgate.engine.worker import Worker
@@ -48,18 +49,23 @@ class Gateway:
             self.db, prices, refresher=self.refresher,
             on_created=self.worker.wake if self.worker else lambda: None,
         )
+        self.janitor = Janitor(self.storage, settings.media_ttl)
+        self._background: list[asyncio.Task[None]] = []
         self._worker_task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         await asyncio.to_thread(self.db.migrate)
         if self.worker is not None:
             self._worker_task = asyncio.create_task(self.worker.run(), name="worker")
+            janitor = asyncio.create_task(self.janitor.run(), name="media-janitor")
+            self._background = [self._worker_task, janitor]
 
     async def stop(self) -> None:
-        if self._worker_task is not None:
-            self._worker_task.cancel()
+        for task in self._background:
+            task.cancel()
+        for task in self._background:
             with contextlib.suppress(asyncio.CancelledError):
-                await self._worker_task
+                await task
         await self.provider.close()
         await self.db.close()
 

@@ -20,7 +20,7 @@ class LocalStorage:
 
     def path(self, key: str) -> Path:
         parts = PurePosixPath(key).parts
-        if not parts or key.startswith("/") or any(p in ("..", ".") for p in parts):
+        if not parts or key.startswith("/") or ".." in parts:
             raise InvalidKey(key)
         return self.root.joinpath(*parts)
 
@@ -44,3 +44,15 @@ class LocalStorage:
 
     def delete(self, key: str) -> None:
         self.path(key).unlink(missing_ok=True)
+
+    def remove_older_than(self, cutoff: float) -> int:
+        """Delete files last modified before `cutoff` (Unix seconds); returns how many."""
+        removed = 0
+        for path in self.root.rglob("*"):
+            try:
+                if path.is_file() and path.stat().st_mtime < cutoff:
+                    path.unlink()
+                    removed += 1
+            except FileNotFoundError:  # another process removed it first
+                continue
+        return removed

@@ -1,0 +1,87 @@
+"""Media storage, signed links, the media janitor and configuration sources."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from seedgate.config import Settings
+from seedgate.domain.request import GenerationRequest, normalize
+from seedgate.engine.janitor import GRACE_S, Janitor
+from seedgate.media.signing import UrlSigner
+from seedgate.media.storage import InvalidKey, LocalStorage
+
+
+def test_storage_refuses_keys_that_leave_its_root(tmp_path: Path) -> None:
+    storage = LocalStorage(tmp_path / "media")
+    for key in ("../secret", "/etc/passwd", "videos/../../x", ""):
+        with pytest.raises(InvalidKey):
+            storage.path(key)
+    source = tmp_path / "clip.mp4"
+    source.write_bytes(b"video")
+    storage.put_file("videos/t.mp4", source)
+    assert storage.path("videos/t.mp4").read_bytes() == b"video"
+    assert storage.exists("videos/t.mp4") and not storage.exists("../x")
+
+
+def test_signed_urls_bind_key_and_expiry() -> None:
+    signer = UrlSigner(b"secret")
+    url = signer.url("http://h:1/", "videos/a b.mp4", 2_000)
+    assert url.startswith("http://h:1/media/videos/a%20b.mp4?exp=2000&sig=")
+    signature = url.rsplit("sig=", 1)[1]
+    assert signer.verify("videos/a b.mp4", 2_000, signature, now_s=1_999)
+    assert not signer.verify("videos/a b.mp4", 2_000, signature, now_s=2_000)
+    assert not signer.verify("videos/other.mp4", 2_000, signature, now_s=0)
+    assert not signer.verify("videos/a b.mp4", 2_001, signature, now_s=0)
+    assert not UrlSigner(b"other").verify("videos/a b.mp4", 2_000, signature, now_s=0)
+
+
+def test_janitor_removes_only_media_past_its_lifetime(tmp_path: Path) -> None:
+    storage = LocalStorage(tmp_path / "media")
+    source = tmp_path / "clip.mp4"
+    source.write_bytes(b"video")
+    storage.put_file("videos/old.mp4", source)
+    source.unlink()
+    source.write_bytes(b"video")
+    storage.put_file("videos/new.mp4", source)
+    ttl = 3600
+    ancient = time.time() - ttl - GRACE_S - 10
+    os.utime(storage.path("videos/old.mp4"), (ancient, ancient))
+    removed = asyncio.run(Janitor(storage, ttl).sweep())
+    assert removed == 1
+    assert not storage.exists("videos/old.mp4") and storage.exists("videos/new.mp4")
+
+
+def test_settings_come_from_toml_and_environment(tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    config = tmp_path / "seedgate.toml"
+    config.write_text(
+        'port = 9123\nsimulator_latency = 2.5\n'
+        '[prices.seedance-1-5-pro]\n"720p" = 20\naudio_multiplier = 3\n'
+    )
+    monkeypatch.setenv("SEEDGATE_CONFIG", str(config))
+    monkeypatch.setenv("SEEDGATE_SIMULATOR_LATENCY", "7")
+    monkeypatch.setenv("DATABASE_URL", "postgresql://db.invalid/x")
+    settings = Settings(home=tmp_path)
+    assert settings.port == 9123  # from the file
+    assert settings.simulator_latency == 7.0  # the environment wins over the file
+    assert settings.resolved_database_url == "postgresql://db.invalid/x"
+    request = normalize(GenerationRequest(model="seedance-1-5-pro", prompt="x", duration=5))
+    assert settings.price_table().quote(request) == 300
+
+
+def test_settings_refuse_nonsense(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SEEDGATE_MEDIA_TTL", "5")
+    with pytest.raises(ValueError, match="media_ttl"):
+        Settings(home=tmp_path)
+
+
+def test_the_signing_secret_is_created_once_and_kept(tmp_path: Path) -> None:
+    first = Settings(home=tmp_path).signing_secret()
+    assert len(first) == 64 and Settings(home=tmp_path).signing_secret() == first
+    assert (tmp_path / "secret.key").stat().st_mode & 0o777 == 0o600
+    assert Settings(home=tmp_path, secret="configured").signing_secret() == b"configured"
