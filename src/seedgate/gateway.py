@@ -48,6 +48,7 @@ class Gateway:
         self.tasks = TaskService(
             self.db, prices, refresher=self.refresher,
             on_created=self.worker.wake if self.worker else lambda: None,
+            storage=self.storage,
         )
         self.janitor = Janitor(self.storage, settings.media_ttl)
         self._background: list[asyncio.Task[None]] = []

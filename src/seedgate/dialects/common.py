@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from typing import Any
 
-from seedgate.domain.errors import ErrorKind, GatewayError
+from seedgate.domain.errors import ErrorKind, GatewayError, invalid, missing
 
 HTTP_STATUS = {
     ErrorKind.INVALID_PARAMETER: 400,
@@ -26,6 +27,19 @@ HTTP_STATUS = {
 def iso_utc(ms: int) -> str:
     """ISO-8601 UTC with second precision, e.g. `2025-06-14T05:21:11Z`."""
     return datetime.fromtimestamp(ms // 1000, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def iso_utc_ms(ms: int) -> str:
+    """ISO-8601 UTC with milliseconds, e.g. `2025-08-03T10:22:20.010Z`."""
+    return f"{iso_utc(ms)[:-1]}.{ms % 1000:03d}Z"
+
+
+def decode_task_id(value: Any, param: str = "task_id") -> str:
+    if value is None or value == "":
+        raise missing(param)
+    if not isinstance(value, str):
+        raise invalid(param, f"`{param}` must be a string.")
+    return value
 
 
 def renamed(error: GatewayError, names: Mapping[str, str]) -> GatewayError:

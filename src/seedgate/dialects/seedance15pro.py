@@ -98,14 +98,6 @@ def _duration(value: Any) -> str:
     return text
 
 
-def decode_task_id(value: Any) -> str:
-    if value is None or value == "":
-        raise missing("task_id")
-    if not isinstance(value, str):
-        raise invalid("task_id", "`task_id` must be a string.")
-    return value
-
-
 def encode_created(task: Task) -> dict[str, Any]:
     return {"code": 200, "message": "success", "data": {"task_id": task.id}}
 

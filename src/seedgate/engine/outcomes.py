@@ -76,5 +76,7 @@ class Outcomes:
         ))
 
     async def reload(self, task: Task) -> Task:
+        """The task as stored; one deleted meanwhile reads as cancelled, so nobody drives
+        it further."""
         fresh = await self._db.read(partial(task_store.get_task, task_id=task.id))
-        return fresh or task
+        return fresh or replace(task, status=TaskStatus.CANCELLED)

@@ -15,8 +15,12 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from seedgate.gateway import Gateway
 from seedgate.http import media
+from seedgate.http.apixo import ApixoEndpoints
+from seedgate.http.defapi import DefapiEndpoints
 from seedgate.http.fastpath import JsonRoutes, Methods
+from seedgate.http.native import NativeEndpoints
 from seedgate.http.plumbing import json_response
+from seedgate.http.runbase import RunbaseEndpoints
 from seedgate.http.seedance15pro import SeedanceEndpoints
 
 
@@ -83,6 +87,10 @@ def dialect_routes(gateway: Gateway) -> dict[str, Methods]:
     routes: dict[str, Methods] = {}
     for dialect in (
         SeedanceEndpoints(gateway),
+        NativeEndpoints(gateway),
+        ApixoEndpoints(gateway),
+        RunbaseEndpoints(gateway),
+        DefapiEndpoints(gateway),
     ):
         routes.update(dialect.routes())
     return routes

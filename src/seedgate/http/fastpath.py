@@ -17,7 +17,13 @@ from starlette.routing import compile_path
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from seedgate.gateway import Gateway
-from seedgate.http.plumbing import MAX_BODY_BYTES, Reply, base_url, json_reply
+from seedgate.http.plumbing import (
+    MAX_BODY_BYTES,
+    MAX_UPLOAD_BYTES,
+    Reply,
+    base_url,
+    json_reply,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +36,8 @@ class Call:
     body: bytes
     base_url: str
     path_params: dict[str, str] = field(default_factory=dict)
+    content_type: str | None = None
+    idempotency_key: str | None = None
 
 
 Endpoint = Callable[[Call], Awaitable[Reply]]
@@ -71,23 +79,37 @@ class JsonRoutes:
                                405, {"allow": allowed})
             await send_reply(send, reply, self.request_id())
             return
-        authorization = host = None
+        authorization = host = content_type = idempotency_key = None
         for name, value in scope["headers"]:
             if name == b"authorization":
                 authorization = value.decode("latin-1")
             elif name == b"host":
                 host = value.decode("latin-1")
-        body = await read_body(receive) if scope["method"] in ("POST", "PUT") else b""
+            elif name == b"content-type":
+                content_type = value.decode("latin-1")
+            elif name == b"idempotency-key":
+                idempotency_key = value.decode("latin-1")
+        body = b""
+        if scope["method"] in ("POST", "PUT"):
+            body = await read_body(receive, body_limit(content_type))
         call = Call(
             method=scope["method"], authorization=authorization,
             query=dict(parse_qsl(scope["query_string"].decode("latin-1"))), body=body,
             base_url=base_url(self.gateway, scope["scheme"], host), path_params=path_params,
+            content_type=content_type, idempotency_key=idempotency_key,
         )
         await send_reply(send, await endpoint(call), self.request_id())
 
 
-async def read_body(receive: Receive) -> bytes:
-    """The request body; reading stops past the size limit (the endpoint then refuses it)."""
+def body_limit(content_type: str | None) -> int:
+    """Uploads (multipart forms carrying an image) may be larger than JSON bodies."""
+    if content_type is not None and content_type.startswith("multipart/form-data"):
+        return MAX_UPLOAD_BYTES
+    return MAX_BODY_BYTES
+
+
+async def read_body(receive: Receive, limit: int = MAX_BODY_BYTES) -> bytes:
+    """The request body; reading stops past `limit` (the endpoint then refuses it)."""
     chunks = []
     size = 0
     while True:
@@ -96,7 +118,7 @@ async def read_body(receive: Receive) -> bytes:
             return b""
         chunk = message.get("body", b"")
         size += len(chunk)
-        if size <= MAX_BODY_BYTES + 1:
+        if size <= limit + 1:
             chunks.append(chunk)
         if not message.get("more_body", False):
             return b"".join(chunks)

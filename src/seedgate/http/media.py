@@ -13,11 +13,13 @@ from seedgate.gateway import Gateway
 from seedgate.http.plumbing import gateway_of, json_response
 from seedgate.media.storage import InvalidKey
 
-MEDIA_TYPES = {".mp4": "video/mp4", ".png": "image/png"}
+MEDIA_TYPES = {
+    ".mp4": "video/mp4", ".png": "image/png", ".jpg": "image/jpeg", ".webp": "image/webp",
+}
 
 
 def output_urls(gateway: Gateway, task: Task, base: str) -> list[str]:
-    """Signed URLs of a succeeded task's video (and last frame, if asked for).
+    """Signed URLs of a succeeded task's video (and last frame, if the request asked for it).
 
     They expire a fixed time after the task finished, so they are the same on every read.
     """
@@ -26,7 +28,7 @@ def output_urls(gateway: Gateway, task: Task, base: str) -> list[str]:
     assert task.completed_at is not None
     expires = task.completed_at // 1000 + gateway.settings.media_ttl
     keys = [task.outputs.video_key]
-    if task.outputs.last_frame_key:
+    if task.outputs.last_frame_key and task.request.return_last_frame:
         keys.append(task.outputs.last_frame_key)
     return [gateway.signer.url(base, key, expires) for key in keys]
 

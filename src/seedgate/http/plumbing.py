@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 
 ErrorEncoder = Callable[[GatewayError], tuple[int, dict[str, Any]]]
 MAX_BODY_BYTES = 1 << 20
+MAX_UPLOAD_BYTES = 11 << 20  # a 10 MB image and the form around it
 JSON = "application/json"
 
 
@@ -107,3 +108,8 @@ class ReplyCache:
         if len(self._replies) >= self._max:
             del self._replies[next(iter(self._replies))]
         self._replies[key] = reply
+
+    def discard(self, task_id: str) -> None:
+        """Forget every reply of a task (keys start with its id); rare, so a scan is fine."""
+        for key in [key for key in self._replies if key[0] == task_id]:
+            del self._replies[key]

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 from seedgate.dialects import seedance15pro as codec
-from seedgate.dialects.common import not_an_object
+from seedgate.dialects.common import decode_task_id, not_an_object
 from seedgate.gateway import Gateway
 from seedgate.http.fastpath import Call, Methods
-from seedgate.http.media import output_urls
-from seedgate.http.plumbing import Reply, ReplyCache, answer, authorize, json_reply, parse_json
+from seedgate.http.plumbing import Reply, answer, authorize, json_reply, parse_json
+from seedgate.http.reading import TaskReplies
 
 
 class SeedanceEndpoints:
     def __init__(self, gateway: Gateway) -> None:
         self.gateway = gateway
-        self._finished = ReplyCache()
+        self._replies = TaskReplies(gateway, codec.encode_task)
 
     def routes(self) -> dict[str, Methods]:
         return {
@@ -42,12 +42,4 @@ class SeedanceEndpoints:
             raw_id = payload.get("task_id")
         else:
             raw_id = call.query.get("task_id")
-        task = await self.gateway.tasks.get(key, codec.decode_task_id(raw_id))
-        cache_key = (task.id, call.base_url)
-        if cached := self._finished.get(cache_key):
-            return cached
-        reply = json_reply(codec.encode_task(task, output_urls(self.gateway, task,
-                                                               call.base_url)))
-        if task.status.terminal:
-            self._finished.put(cache_key, reply)
-        return reply
+        return await self._replies.read(key, decode_task_id(raw_id), call.base_url)

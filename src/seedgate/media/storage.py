@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 from pathlib import Path, PurePosixPath
 
@@ -34,6 +35,13 @@ class LocalStorage:
             os.link(source, tmp)
         except OSError:
             shutil.copyfile(source, tmp)
+        os.replace(tmp, target)
+
+    def put_bytes(self, key: str, data: bytes) -> None:
+        target = self.path(key)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(f".{target.name}.{secrets.token_hex(4)}.tmp")  # writers may race
+        tmp.write_bytes(data)
         os.replace(tmp, target)
 
     def exists(self, key: str) -> bool:

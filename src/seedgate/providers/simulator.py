@@ -160,11 +160,10 @@ class SimulatorProvider:
             await asyncio.to_thread(fcntl.flock, lock, fcntl.LOCK_EX)
             try:
                 spec, ratio = await self._spec(request)
-                await self._render(job, spec, request.return_last_frame)
+                await self._render(job, spec)
                 rendition = Rendition(spec.width, spec.height, spec.duration_s, ratio, spec.seed,
                                       spec.audio)
-                _write_json(job / "result.json", {"rendition": asdict(rendition),
-                                                  "last_frame": request.return_last_frame})
+                _write_json(job / "result.json", {"rendition": asdict(rendition)})
             except (InputError, UnsupportedImage) as exc:
                 _write_json(job / "error.json",
                             {"code": FailureCode.INVALID_IMAGE_URL.value, "message": str(exc)})
@@ -180,15 +179,18 @@ class SimulatorProvider:
             os.close(lock)
             self._jobs.pop(job_id, None)
 
-    async def _render(self, job: Path, spec: RenderSpec, last_frame: bool) -> None:
-        """Render in a child process (another core, and killable)."""
+    async def _render(self, job: Path, spec: RenderSpec) -> None:
+        """Render in a child process (another core, and killable).
+
+        The last frame is always kept: it is the thumbnail, whether or not the client asked
+        for `return_last_frame` (which only decides whether its URL is shown)."""
         names = [f"image{i}" for i in range(len(spec.images))]
         for name, data in zip(names, spec.images, strict=True):
             (job / name).write_bytes(data)
         _write_json(job / "render.json", {
             "prompt": spec.prompt, "width": spec.width, "height": spec.height,
             "duration_s": spec.duration_s, "fps": spec.fps, "audio": spec.audio,
-            "seed": spec.seed, "image_files": names, "last_frame": last_frame,
+            "seed": spec.seed, "image_files": names, "last_frame": True,
         })
         async with self._render_slots:
             child = await asyncio.create_subprocess_exec(
@@ -251,7 +253,7 @@ def _result(job: Path) -> UpstreamResult:
     meta = orjson.loads((job / "result.json").read_bytes())
     return UpstreamResult(
         video=job / "video.mp4", rendition=Rendition(**meta["rendition"]),
-        last_frame=job / "last_frame.png" if meta["last_frame"] else None,
+        last_frame=job / "last_frame.png",
     )
 
 

@@ -7,11 +7,27 @@ processes race to finish it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from sqlalchemy.engine import Connection
 
+from seedgate.domain.errors import FailureCode
+from seedgate.domain.idempotency import KEEP_MS, StoredResponse
 from seedgate.domain.task import Outputs, Task, TaskStatus
-from seedgate.store import ledger
+from seedgate.store import idempotency, ledger
 from seedgate.store import tasks as task_store
+from seedgate.store.database import Refused
+
+# Renders the create response of a task given its queue position: (HTTP status, body).
+Render = Callable[[Task, int], tuple[int, bytes]]
+
+
+class Replay(Refused):
+    """The idempotency key was used in the last 24 hours: answer with its first response."""
+
+    def __init__(self, stored: StoredResponse) -> None:
+        super().__init__(f"idempotency key already used for {stored.task_id}")
+        self.stored = stored
 
 
 def create(conn: Connection, task: Task) -> Task:
@@ -21,6 +37,24 @@ def create(conn: Connection, task: Task) -> Task:
     return task
 
 
+def create_once(
+    conn: Connection, task: Task, key: str, request_hash: str, render: Render
+) -> StoredResponse:
+    """`create`, and the response recorded under the idempotency key in the same
+    transaction, so no debit can exist without its record. Raises `Replay` when the key is
+    still remembered."""
+    found = idempotency.find(conn, task.key_id, key)
+    if found is not None and found.created_at > task.created_at - KEEP_MS:
+        raise Replay(found)
+    create(conn, task)
+    if found is not None:
+        idempotency.forget(conn, task.key_id, key)
+    status, body = render(task, task_store.queue_position(conn, task.id))
+    response = StoredResponse(request_hash, task.id, status, body, task.created_at)
+    idempotency.record(conn, task.key_id, key, response)
+    return response
+
+
 def start(conn: Connection, task_id: str, provider: str, now: int) -> bool:
     return task_store.transition(
         conn, task_id, TaskStatus.RUNNING, now, provider=provider, started_at=now
@@ -28,12 +62,14 @@ def start(conn: Connection, task_id: str, provider: str, now: int) -> bool:
 
 
 def end_unsuccessfully(
-    conn: Connection, task: Task, *, target: TaskStatus, code: str, message: str, now: int
+    conn: Connection, task: Task, *, target: TaskStatus, code: str, message: str, now: int,
+    only_from: TaskStatus | None = None,
 ) -> bool:
     """Fail, expire or cancel a task and give its credits back."""
     assert target.refundable
     moved = task_store.transition(
-        conn, task.id, target, now, refunded=task.price, error_code=code, error_message=message
+        conn, task.id, target, now, only_from=only_from, refunded=task.price, error_code=code,
+        error_message=message,
     )
     if moved:
         ledger.credit_back(conn, task.key_id, task.id, amount=task.price,
@@ -52,3 +88,19 @@ def succeed(conn: Connection, task: Task, outputs: Outputs, final_price: int, no
         ledger.credit_back(conn, task.key_id, task.id, amount=overpaid,
                            kind=ledger.EntryKind.SETTLE, now=now)
     return moved
+
+
+def cancel_queued(conn: Connection, task: Task, now: int) -> bool:
+    """Cancel and refund a task that no worker has started; False if it is not queued."""
+    return end_unsuccessfully(
+        conn, task, target=TaskStatus.CANCELLED, code=FailureCode.CANCELLED.value,
+        message="The task was cancelled by the client before it started.", now=now,
+        only_from=TaskStatus.QUEUED,
+    )
+
+
+def delete(conn: Connection, task: Task, now: int) -> bool:
+    """Delete a task's record; a queued one is cancelled and refunded first. False when it
+    is running, so nothing changed."""
+    cancel_queued(conn, task, now)
+    return task_store.delete_finished(conn, task.id)

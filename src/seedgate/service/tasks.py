@@ -1,22 +1,40 @@
-"""Task use cases shared by every dialect: create (debit and enqueue) and get."""
+"""Task use cases shared by every dialect: create (debit and enqueue), get, list, cancel
+and delete."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import partial
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
+
+from sqlalchemy.engine import Connection
 
 from seedgate.clock import now_ms
+from seedgate.domain import idempotency
 from seedgate.domain.errors import ErrorKind, GatewayError
 from seedgate.domain.ids import new_task_id
 from seedgate.domain.keys import ApiKey
+from seedgate.domain.paging import ListQuery
 from seedgate.domain.pricing import PriceTable
 from seedgate.domain.request import GenerationRequest, normalize
 from seedgate.domain.task import Task, TaskStatus
+from seedgate.media.storage import LocalStorage
 from seedgate.service import lifecycle
 from seedgate.store import tasks as task_store
-from seedgate.store.database import Database
+from seedgate.store.database import Database, Unit
+from seedgate.store.idempotency import KeyTaken
 from seedgate.store.ledger import InsufficientBalance
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class TaskPage:
+    tasks: list[Task]
+    has_more: bool
+    queue_positions: dict[str, int]
 
 
 class Refresher(Protocol):
@@ -38,6 +56,9 @@ class TerminalCache:
             del self._tasks[next(iter(self._tasks))]
         self._tasks[task.id] = task
 
+    def discard(self, task_id: str) -> None:
+        self._tasks.pop(task_id, None)
+
 
 class TaskService:
     def __init__(
@@ -49,6 +70,7 @@ class TaskService:
         on_created: Callable[[], None] = lambda: None,
         clock: Callable[[], int] = now_ms,
         cache_entries: int = 100_000,
+        storage: LocalStorage | None = None,
     ) -> None:
         self._db = db
         self._prices = prices
@@ -56,6 +78,8 @@ class TaskService:
         self._on_created = on_created
         self._clock = clock
         self._finished = TerminalCache(cache_entries)
+        self._storage = storage
+        self._in_flight: set[tuple[int, str]] = set()
 
     def quote(self, request: GenerationRequest) -> tuple[GenerationRequest, int]:
         normalized = normalize(request)
@@ -65,24 +89,58 @@ class TaskService:
         self, key: ApiKey, dialect: str, request: GenerationRequest, client_request: dict[str, Any]
     ) -> Task:
         """Validate, price, debit and enqueue in one transaction."""
+        task = self._new_task(key, dialect, request, client_request)
+        await self._write_create(partial(lifecycle.create, task=task), task)
+        return task
+
+    async def create_once(
+        self, key: ApiKey, dialect: str, request: GenerationRequest,
+        client_request: dict[str, Any], *, idempotency_key: str, request_hash: str,
+        render: lifecycle.Render,
+    ) -> idempotency.StoredResponse:
+        """`create` under an idempotency key: the first response, replayed for the same
+        parameters within 24 hours; a duplicate of a request still running is refused."""
+        task = self._new_task(key, dialect, request, client_request)
+        flight = (key.id, idempotency_key)
+        if flight in self._in_flight:
+            raise idempotency.in_flight(idempotency_key)
+        self._in_flight.add(flight)
+        try:
+            return await self._write_create(partial(
+                lifecycle.create_once, task=task, key=idempotency_key,
+                request_hash=request_hash, render=render), task)
+        except lifecycle.Replay as replay:
+            if replay.stored.request_hash != request_hash:
+                raise idempotency.reused(idempotency_key) from None
+            return replay.stored
+        except KeyTaken:  # another process is creating with this key right now
+            raise idempotency.in_flight(idempotency_key) from None
+        finally:
+            self._in_flight.discard(flight)
+
+    def _new_task(
+        self, key: ApiKey, dialect: str, request: GenerationRequest, client_request: dict[str, Any]
+    ) -> Task:
         normalized, price = self.quote(request)
         now = self._clock()
-        task = Task(
+        return Task(
             id=new_task_id(), key_id=key.id, dialect=dialect, request=normalized,
             client_request=client_request, status=TaskStatus.QUEUED, price=price, refunded=0,
             created_at=now, updated_at=now,
             deadline_at=now + normalized.execution_expires_after * 1000,
         )
+
+    async def _write_create(self, unit: Unit[T], task: Task) -> T:
         try:
-            await self._db.write(partial(lifecycle.create, task=task))
+            result = await self._db.write(unit)
         except InsufficientBalance as exc:
             raise GatewayError(
                 ErrorKind.INSUFFICIENT_CREDITS,
-                f"This task costs {price} credits but the balance is {exc.balance}. "
+                f"This task costs {task.price} credits but the balance is {exc.balance}. "
                 "Add credits or request a shorter, smaller or silent video.",
             ) from exc
         self._on_created()
-        return task
+        return result
 
     async def get(self, key: ApiKey, task_id: str, *, refresh: bool = True) -> Task:
         """A task of this key; an unfinished one is first brought up to date upstream."""
@@ -97,3 +155,58 @@ class TaskService:
         if task.status.terminal:
             self._finished.add(task)
         return task
+
+    async def queue_position(self, task: Task) -> int | None:
+        """Queued tasks of every key ahead of this one; None unless it is queued."""
+        if task.status is not TaskStatus.QUEUED:
+            return None
+        return await self._db.read(partial(task_store.queue_position, task_id=task.id))
+
+    async def page(self, key: ApiKey, query: ListQuery) -> TaskPage:
+        return await self._db.read(partial(self._page, key=key, query=query))
+
+    def _page(self, conn: Connection, key: ApiKey, query: ListQuery) -> TaskPage:
+        after_seq = None
+        if query.after is not None:
+            after_seq = task_store.seq_of(conn, query.after, key.id)
+            if after_seq is None:
+                raise GatewayError(ErrorKind.INVALID_PARAMETER, f"`after` names no task of "
+                                   f"this API key: {query.after!r}.", param="after")
+        found = task_store.list_tasks(
+            conn, key.id, limit=query.limit + 1, ascending=query.ascending,
+            after_seq=after_seq, statuses=query.statuses, model=query.model,
+        )
+        page = found[:query.limit]
+        positions = {task.id: task_store.queue_position(conn, task.id) for task in page
+                     if task.status is TaskStatus.QUEUED}
+        return TaskPage(page, len(found) > query.limit, positions)
+
+    async def cancel(self, key: ApiKey, task_id: str) -> Task:
+        """Cancel a queued task and refund it; a started or finished one cannot be."""
+        task = await self.get(key, task_id, refresh=False)
+        if task.status is TaskStatus.QUEUED:
+            if await self._db.write(partial(lifecycle.cancel_queued, task=task,
+                                            now=self._clock())):
+                return await self.get(key, task_id, refresh=False)
+            task = await self.get(key, task_id, refresh=False)  # a worker started it
+        if task.status is TaskStatus.RUNNING:
+            raise GatewayError(ErrorKind.CONFLICT, f"Task {task_id} is already running and "
+                               "cannot be cancelled once running; it finishes on its own.")
+        raise GatewayError(ErrorKind.CONFLICT, f"Task {task_id} has already finished "
+                           f"({task.status.value}); there is nothing to cancel.")
+
+    async def delete(self, key: ApiKey, task_id: str) -> None:
+        """Delete a task and its media; a queued one is cancelled and refunded first."""
+        task = await self.get(key, task_id, refresh=False)
+        if not await self._db.write(partial(lifecycle.delete, task=task, now=self._clock())):
+            raise GatewayError(ErrorKind.CONFLICT, f"Task {task_id} is running and cannot be "
+                               "deleted until it finishes; delete it then.")
+        self._finished.discard(task_id)
+        if self._storage is not None and task.outputs is not None:
+            keys = [task.outputs.video_key, task.outputs.last_frame_key]
+            await asyncio.to_thread(self._delete_media, [k for k in keys if k])
+
+    def _delete_media(self, keys: list[str]) -> None:
+        assert self._storage is not None
+        for media_key in keys:
+            self._storage.delete(media_key)

@@ -72,4 +72,21 @@ tasks = sa.Table(
     sa.Column("deadline_at", sa.BigInteger, nullable=False),
     sa.Index("tasks_status_lease", "status", "lease_expires_at"),
     sa.Index("tasks_key_seq", "key_id", "seq"),
+    sa.Index("tasks_status_seq", "status", "seq"),
+)
+
+# Stripe-style idempotency: the first response to (key, Idempotency-Key), replayed later.
+idempotency_keys = sa.Table(
+    "idempotency_keys",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("key_id", BigId, sa.ForeignKey("api_keys.id"), nullable=False),
+    sa.Column("idempotency_key", sa.String(255), nullable=False),
+    sa.Column("request_hash", sa.String(64), nullable=False),
+    sa.Column("task_id", sa.String(40), nullable=False),
+    sa.Column("response_status", sa.Integer, nullable=False),
+    sa.Column("response_body", sa.LargeBinary, nullable=False),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.UniqueConstraint("key_id", "idempotency_key", name="idempotency_once_per_key"),
+    sa.Index("idempotency_created", "created_at"),
 )

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, RowMapping
 
 from seedgate.domain.request import GenerationRequest
-from seedgate.domain.task import Outputs, Task, TaskStatus, sources_of
+from seedgate.domain.task import TERMINAL, Outputs, Task, TaskStatus, sources_of
 from seedgate.store.schema import tasks
 
 ACTIVE = (TaskStatus.QUEUED.value, TaskStatus.RUNNING.value)
@@ -49,8 +49,12 @@ def get_task(conn: Connection, task_id: str) -> Task | None:
     return _task(row) if row else None
 
 
-def transition(conn: Connection, task_id: str, target: TaskStatus, now: int, **fields: Any) -> bool:
-    """Move a task to `target` if its current state allows it (the state machine's rule).
+def transition(
+    conn: Connection, task_id: str, target: TaskStatus, now: int, *,
+    only_from: TaskStatus | None = None, **fields: Any,
+) -> bool:
+    """Move a task to `target` if its current state allows it (the state machine's rule),
+    and is `only_from` when given.
 
     Returns False when the task is in no state that leads to `target`, for instance because
     another process finished it first; the caller must then not act on the transition (no
@@ -61,7 +65,7 @@ def transition(conn: Connection, task_id: str, target: TaskStatus, now: int, **f
     values: dict[str, Any] = {"status": target.value, "updated_at": now, **fields}
     if target.terminal:
         values.update(completed_at=now, lease_owner=None, lease_expires_at=None)
-    sources = [status.value for status in sources_of(target)]
+    sources = [status.value for status in sources_of(target) if only_from in (None, status)]
     moved = conn.execute(
         tasks.update().where(tasks.c.id == task_id, tasks.c.status.in_(sources)).values(**values)
     ).rowcount
@@ -118,11 +122,51 @@ def release_lease(conn: Connection, owner: str, task_id: str) -> None:
     )
 
 
-
 def overdue(conn: Connection, now: int, limit: int) -> list[Task]:
     """Unfinished tasks past their execution deadline, whoever holds them."""
     rows = conn.execute(
         sa.select(tasks).where(tasks.c.status.in_(ACTIVE), tasks.c.deadline_at <= now)
         .order_by(tasks.c.deadline_at).limit(limit)
     ).mappings()
+    return [_task(row) for row in rows]
+
+
+FINISHED = tuple(status.value for status in TERMINAL)
+_DELETE_FINISHED = tasks.delete().where(
+    tasks.c.id == sa.bindparam("task_id"), tasks.c.status.in_(FINISHED))
+_SEQ = sa.select(tasks.c.seq).where(tasks.c.id == sa.bindparam("task_id"))
+_AHEAD = sa.select(sa.func.count()).select_from(tasks).where(
+    tasks.c.status == TaskStatus.QUEUED.value, tasks.c.seq < _SEQ.scalar_subquery())
+
+
+def delete_finished(conn: Connection, task_id: str) -> bool:
+    """Delete a task's record if it has finished; False otherwise (or if it is gone)."""
+    return conn.execute(_DELETE_FINISHED, {"task_id": task_id}).rowcount == 1
+
+
+def queue_position(conn: Connection, task_id: str) -> int:
+    """How many queued tasks, of every key, are ahead of this one (the status/seq index)."""
+    return int(conn.execute(_AHEAD, {"task_id": task_id}).scalar_one())
+
+
+def seq_of(conn: Connection, task_id: str, key_id: int) -> int | None:
+    return conn.execute(
+        sa.select(tasks.c.seq).where(tasks.c.id == task_id, tasks.c.key_id == key_id)
+    ).scalar_one_or_none()
+
+
+def list_tasks(
+    conn: Connection, key_id: int, *, limit: int, ascending: bool, after_seq: int | None = None,
+    statuses: tuple[TaskStatus, ...] = (), model: str | None = None,
+) -> list[Task]:
+    """A key's tasks in creation order (`seq`), from just past `after_seq`, filtered."""
+    query = sa.select(tasks).where(tasks.c.key_id == key_id)
+    if after_seq is not None:
+        query = query.where(tasks.c.seq > after_seq if ascending else tasks.c.seq < after_seq)
+    if statuses:
+        query = query.where(tasks.c.status.in_([status.value for status in statuses]))
+    if model is not None:
+        query = query.where(tasks.c.model == model)
+    order = tasks.c.seq.asc() if ascending else tasks.c.seq.desc()
+    rows = conn.execute(query.order_by(order).limit(limit)).mappings()
     return [_task(row) for row in rows]

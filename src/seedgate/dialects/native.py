@@ -1,0 +1,333 @@
+"""The native dialect: a superset of the OpenAI Videos API (`/v1/videos`).
+
+`openai.OpenAI(base_url=".../v1").videos.*` works unchanged: creates arrive as multipart
+forms (or JSON) with `prompt`, `model`, `seconds`, `size` and an `input_reference` image,
+and every Seedance option as an extra field. The video object adds `queue_position`,
+`usage` and `outputs` to OpenAI's; statuses are OpenAI's plus `cancelled` and `expired`
+(any status but `queued` and `in_progress` ends the SDK's `poll()`).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from seedgate.dialects.common import HTTP_STATUS, not_an_object, renamed
+from seedgate.domain.catalog import ADAPTIVE, CATALOG, FPS, Model, closest_ratio
+from seedgate.domain.errors import ErrorKind, GatewayError, invalid
+from seedgate.domain.idempotency import IdempotencyError
+from seedgate.domain.paging import DEFAULT_PAGE, MAX_PAGE, ListQuery
+from seedgate.domain.request import GenerationRequest, MediaInput, MediaKind, Role
+from seedgate.domain.task import Task, TaskStatus
+
+NAME = "native"
+DEFAULT_MODEL = "seedance-1-5-pro"
+POLL_AFTER_MS = "1000"
+STATUS = {
+    TaskStatus.QUEUED: "queued",
+    TaskStatus.RUNNING: "in_progress",
+    TaskStatus.SUCCEEDED: "completed",
+    TaskStatus.FAILED: "failed",
+    TaskStatus.CANCELLED: "cancelled",
+    TaskStatus.EXPIRED: "expired",
+}
+STATUS_NAMES = {name: status for status, name in STATUS.items()}
+ERROR_TYPES = {
+    ErrorKind.UNAUTHORIZED: "authentication_error",
+    ErrorKind.FORBIDDEN: "authentication_error",
+    ErrorKind.INSUFFICIENT_CREDITS: "insufficient_quota",
+    ErrorKind.NOT_FOUND: "not_found_error",
+    ErrorKind.RATE_LIMITED: "rate_limit_error",
+    ErrorKind.INTERNAL: "api_error",
+    ErrorKind.UNAVAILABLE: "api_error",
+}
+PARAM_NAMES = {"task_id": "video_id"}
+BOOLEANS = ("generate_audio", "camera_fixed", "watermark", "draft", "return_last_frame")
+INTEGERS = ("duration", "seed")
+FIELDS = frozenset({"prompt", "model", "seconds", "size", "ratio", "resolution", "inputs",
+                    "input_reference", *BOOLEANS, *INTEGERS})
+DEFAULT_ROLES = {MediaKind.IMAGE: Role.FIRST_FRAME, MediaKind.VIDEO: Role.REFERENCE_VIDEO,
+                 MediaKind.AUDIO: Role.REFERENCE_AUDIO}
+TRUE, FALSE = ("true", "1", "yes", "on"), ("false", "0", "no", "off")
+SIZE = re.compile(r"(\d{2,5})x(\d{2,5})")
+INTEGER = re.compile(r"-?\d{1,10}")
+FLAT_INPUT = "inputs[]["
+
+
+@dataclass(frozen=True, slots=True)
+class Reference:
+    """An uploaded `input_reference` image, already stored: where the provider fetches it."""
+
+    url: str
+    width: int
+    height: int
+    sha256: str
+
+
+# -- create ---------------------------------------------------------------------------
+
+
+def decode_create(
+    body: Any, reference: Reference | None = None
+) -> tuple[GenerationRequest, dict[str, Any]]:
+    """The canonical request and the parameters that identify it (for idempotency).
+
+    Form fields arrive as strings; JSON may type them. Both are accepted for every field.
+    """
+    if not isinstance(body, dict):
+        raise not_an_object()
+    unknown = sorted(set(body) - FIELDS)
+    if unknown:
+        raise invalid(unknown[0], f"Unrecognized request argument supplied: `{unknown[0]}`.")
+    model = body.get("model", DEFAULT_MODEL)
+    if not isinstance(model, str):
+        raise invalid("model", "`model` must be a string.")
+    inputs = _linked_reference(body.get("input_reference")) + _inputs(body.get("inputs"))
+    ratio, resolution = _ratio_and_resolution(body, CATALOG.get(model))
+    if reference is not None:
+        inputs = (MediaInput(MediaKind.IMAGE, reference.url, Role.FIRST_FRAME), *inputs)
+        ratio = ratio or closest_ratio(reference.width, reference.height)
+    request = GenerationRequest(
+        model=model, prompt=body.get("prompt", ""), inputs=inputs,
+        duration=_duration(body), ratio=ratio, resolution=resolution,
+        **{name: _boolean(body, name) for name in BOOLEANS if body.get(name) is not None},
+        **({"seed": _integer(body, "seed")} if body.get("seed") is not None else {}),
+    )
+    parameters = {**body, "model": model}
+    if reference is not None:
+        parameters["input_reference"] = {"sha256": reference.sha256}
+    return request, parameters
+
+
+def form_fields(fields: dict[str, list[str]]) -> dict[str, Any]:
+    """A form's fields as a create body. The openai SDK flattens a list of objects given in
+    `extra_body` into repeated `inputs[][type]`, `inputs[][url]`... fields; they are zipped
+    back, so every item must give the same keys (or `inputs` is sent as JSON text)."""
+    body: dict[str, Any] = {name: values[-1] for name, values in fields.items()
+                            if not name.startswith(FLAT_INPUT)}
+    columns = {name[len(FLAT_INPUT):-1]: values for name, values in fields.items()
+               if name.startswith(FLAT_INPUT) and name.endswith("]")}
+    if columns:
+        if len({len(values) for values in columns.values()}) != 1:
+            raise invalid("inputs", "As form fields, every item of `inputs` must give the "
+                          "same keys; or send `inputs` as one JSON text field.")
+        body["inputs"] = [dict(zip(columns, row, strict=True))
+                          for row in zip(*columns.values(), strict=True)]
+    return body
+
+
+def _boolean(body: dict[str, Any], name: str) -> bool:
+    value = body[name]
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in (*TRUE, *FALSE):
+        return value.strip().lower() in TRUE
+    raise invalid(name, f"`{name}` must be true or false; got {value!r}.")
+
+
+def _integer(body: dict[str, Any], name: str) -> int:
+    value = body[name]
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and INTEGER.fullmatch(value.strip()):
+        return int(value)
+    raise invalid(name, f"`{name}` must be an integer; got {value!r}.")
+
+
+def _duration(body: dict[str, Any]) -> int | None:
+    seconds = _integer(body, "seconds") if body.get("seconds") is not None else None
+    duration = _integer(body, "duration") if body.get("duration") is not None else None
+    if seconds is not None and duration is not None and seconds != duration:
+        raise invalid("seconds", f"`seconds` ({seconds}) and `duration` ({duration}) "
+                      "disagree; give one of them.")
+    return duration if seconds is None else seconds
+
+
+def _ratio_and_resolution(body: dict[str, Any], model: Model | None) -> tuple[Any, Any]:
+    """`ratio` and `resolution`, from `size` when given ("WxH" of the model's table)."""
+    ratio, resolution, size = body.get("ratio"), body.get("resolution"), body.get("size")
+    if size is None or model is None:  # an unknown model is reported by validation
+        return ratio, resolution
+    found = _size_entry(size, model)
+    if found is None:
+        sizes = ", ".join(f"{w}x{h}" for res in model.resolutions
+                          for w, h in model.sizes[res].values())
+        raise invalid("size", f"`size` must be one of {sizes} for `{model.id}`; "
+                      f"got {size!r}.")
+    if ratio not in (None, found[0]) or resolution not in (None, found[1]):
+        raise invalid("size", f"`size` {size} is {found[0]} at {found[1]}, which disagrees "
+                      "with the `ratio` or `resolution` also given.")
+    return found
+
+
+def _size_entry(size: Any, model: Model) -> tuple[str, str] | None:
+    match = SIZE.fullmatch(size.strip()) if isinstance(size, str) else None
+    if match is None:
+        return None
+    pixels = (int(match[1]), int(match[2]))
+    for resolution in model.resolutions:
+        for ratio, entry in model.sizes[resolution].items():
+            if entry == pixels:
+                return ratio, resolution
+    return None
+
+
+def _linked_reference(value: Any) -> tuple[MediaInput, ...]:
+    """`input_reference` given as `{"image_url": ...}` (JSON) instead of an uploaded file."""
+    if value is None:
+        return ()
+    if not isinstance(value, dict) or not isinstance(value.get("image_url"), str):
+        raise invalid("input_reference", "`input_reference` must be an image file (multipart) "
+                      'or {"image_url": "https://..."}.')
+    return (MediaInput(MediaKind.IMAGE, value["image_url"], Role.FIRST_FRAME),)
+
+
+def _inputs(value: Any) -> tuple[MediaInput, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):  # a form field carries the list as JSON text
+        try:
+            value = orjson.loads(value)
+        except orjson.JSONDecodeError:
+            raise invalid("inputs", "`inputs` must be a JSON array.") from None
+    if not isinstance(value, list):
+        raise invalid("inputs", "`inputs` must be an array of {type, url, role} objects.")
+    return tuple(_input(index, item) for index, item in enumerate(value))
+
+
+def _input(index: int, item: Any) -> MediaInput:
+    where = f"inputs[{index}]"
+    if not isinstance(item, dict):
+        raise invalid(where, f"`{where}` must be an object with `type`, `url` and `role`.")
+    try:
+        kind = MediaKind(item.get("type", "image"))
+    except ValueError:
+        raise invalid(f"{where}.type", f"`{where}.type` must be image, video or "
+                      "audio.") from None
+    try:
+        role = Role(item["role"]) if item.get("role") is not None else DEFAULT_ROLES[kind]
+    except ValueError:
+        roles = ", ".join(role.value for role in Role)
+        raise invalid(f"{where}.role", f"`{where}.role` must be one of {roles}.") from None
+    return MediaInput(kind, item.get("url"), role)
+
+
+# -- list and content -----------------------------------------------------------------
+
+
+def decode_list(query: dict[str, str]) -> ListQuery:
+    limit = _integer(query, "limit") if query.get("limit") else DEFAULT_PAGE
+    if not 1 <= limit <= MAX_PAGE:
+        raise invalid("limit", f"`limit` must be between 1 and {MAX_PAGE}; got {limit}.")
+    order = query.get("order", "desc")
+    if order not in ("asc", "desc"):
+        raise invalid("order", f"`order` must be asc or desc; got {order!r}.")
+    statuses: tuple[TaskStatus, ...] = ()
+    if query.get("status"):
+        try:
+            statuses = tuple(STATUS_NAMES[name] for name in query["status"].split(","))
+        except KeyError:
+            raise invalid("status", "`status` must be one or more (comma-separated) of "
+                          f"{', '.join(STATUS_NAMES)}.") from None
+    model = None
+    if query.get("model"):
+        found = CATALOG.get(query["model"])
+        if found is None:
+            raise GatewayError(ErrorKind.MODEL_NOT_FOUND, f"Model `{query['model']}` does "
+                               "not exist.", param="model")
+        model = found.id
+    return ListQuery(limit=limit, ascending=order == "asc", after=query.get("after") or None,
+                     statuses=statuses, model=model)
+
+
+def decode_variant(query: dict[str, str]) -> str:
+    variant = query.get("variant", "video")
+    if variant not in ("video", "thumbnail"):
+        raise invalid("variant", f"`variant` must be video or thumbnail; got {variant!r}.")
+    return variant
+
+
+# -- the video object -----------------------------------------------------------------
+
+
+def encode_video(
+    task: Task, *, queue_position: int | None, urls: list[str], media_ttl: int
+) -> dict[str, Any]:
+    """The video object; `urls` are the signed output URLs (video, then last frame)."""
+    pixels, seconds = _pixels(task), _seconds(task)
+    done = task.status is TaskStatus.SUCCEEDED
+    return {
+        "id": task.id,
+        "object": "video",
+        "model": task.model,
+        "status": STATUS[task.status],
+        "progress": 100 if done else task.progress,
+        "created_at": task.created_at // 1000,
+        "completed_at": task.completed_at // 1000 if task.completed_at else None,
+        "expires_at": task.completed_at // 1000 + media_ttl if done and task.completed_at
+        else None,
+        "size": f"{pixels[0]}x{pixels[1]}" if pixels else None,
+        "seconds": str(seconds) if seconds else None,
+        "prompt": task.request.prompt,
+        "remixed_from_video_id": None,
+        "error": {"code": task.error_code, "message": task.error_message}
+        if task.error_code else None,
+        "queue_position": queue_position,
+        "usage": {"credits": task.consumed_credits,
+                  "completion_tokens": _tokens(pixels, seconds)},
+        "outputs": {"video_url": urls[0] if urls else None,
+                    "last_frame_url": urls[1] if len(urls) > 1 else None},
+    }
+
+
+def _pixels(task: Task) -> tuple[int, int] | None:
+    """The video's size: as rendered, else as requested (unknown while `adaptive`)."""
+    if task.outputs is not None:
+        return task.outputs.rendition.width, task.outputs.rendition.height
+    request = task.request
+    if request.ratio == ADAPTIVE or request.resolution is None or request.ratio is None:
+        return None
+    return CATALOG[request.model].pixel_size(request.resolution, request.ratio)
+
+
+def _seconds(task: Task) -> int | None:
+    if task.outputs is not None:
+        return task.outputs.rendition.duration
+    duration = task.request.duration
+    return None if duration is None or duration == -1 else duration
+
+
+def _tokens(pixels: tuple[int, int] | None, seconds: int | None) -> int | None:
+    """Ark's token count of a video (ark.md 5.10): width x height x frames / 1024."""
+    if pixels is None or seconds is None:
+        return None
+    return pixels[0] * pixels[1] * (FPS * seconds + 1) // 1024
+
+
+def encode_list(videos: list[dict[str, Any]], has_more: bool) -> dict[str, Any]:
+    return {
+        "object": "list", "data": videos,
+        "first_id": videos[0]["id"] if videos else None,
+        "last_id": videos[-1]["id"] if videos else None,
+        "has_more": has_more,
+    }
+
+
+def encode_deleted(video_id: str) -> dict[str, Any]:
+    return {"id": video_id, "object": "video.deleted", "deleted": True}
+
+
+def encode_error(error: GatewayError) -> tuple[int, dict[str, Any]]:
+    error = renamed(error, PARAM_NAMES)
+    status = HTTP_STATUS[error.kind]
+    if isinstance(error, IdempotencyError):
+        kind, code = "idempotency_error", (
+            "idempotency_key_in_use" if error.kind is ErrorKind.CONFLICT
+            else "idempotency_key_reused")
+    else:
+        kind, code = ERROR_TYPES.get(error.kind, "invalid_request_error"), error.kind.value
+    return status, {"error": {"message": error.message, "type": kind, "code": code,
+                              "param": error.param}}

@@ -1,0 +1,189 @@
+"""Endpoints of the native dialect, `/v1/videos` (a superset of the OpenAI Videos API)."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import time
+from collections.abc import Awaitable
+from functools import partial
+from typing import Any
+
+import orjson
+
+from seedgate.dialects import native as codec
+from seedgate.domain.errors import ErrorKind, GatewayError, invalid
+from seedgate.domain.idempotency import checked_key, fingerprint
+from seedgate.domain.keys import ApiKey
+from seedgate.domain.task import Task, TaskStatus
+from seedgate.gateway import Gateway
+from seedgate.http.fastpath import Call, Methods
+from seedgate.http.forms import is_form, parse_form
+from seedgate.http.media import MEDIA_TYPES, output_urls
+from seedgate.http.plumbing import Reply, ReplyCache, answer, authorize, json_reply, parse_json
+from seedgate.media.images import UnsupportedImage, load_image
+
+REFERENCE = "input_reference"
+IMAGE_SUFFIXES = ((b"\x89PNG", ".png"), (b"\xff\xd8", ".jpg"), (b"RIFF", ".webp"))
+
+
+class NativeEndpoints:
+    def __init__(self, gateway: Gateway) -> None:
+        self.gateway = gateway
+        self._finished = ReplyCache()
+
+    def routes(self) -> dict[str, Methods]:
+        return {
+            "/v1/videos": {"POST": self.create, "GET": self.list_videos},
+            "/v1/videos/{video_id}": {"GET": self.retrieve, "DELETE": self.delete},
+            "/v1/videos/{video_id}/cancel": {"POST": self.cancel},
+            "/v1/videos/{video_id}/content": {"GET": self.content},
+        }
+
+    async def create(self, call: Call) -> Reply:
+        return await _answer(self._create(call), "POST /v1/videos")
+
+    async def list_videos(self, call: Call) -> Reply:
+        return await _answer(self._list(call), "GET /v1/videos")
+
+    async def retrieve(self, call: Call) -> Reply:
+        return await _answer(self._retrieve(call), "GET /v1/videos/{id}")
+
+    async def delete(self, call: Call) -> Reply:
+        return await _answer(self._delete(call), "DELETE /v1/videos/{id}")
+
+    async def cancel(self, call: Call) -> Reply:
+        return await _answer(self._cancel(call), "POST /v1/videos/{id}/cancel")
+
+    async def content(self, call: Call) -> Reply:
+        return await _answer(self._content(call), "GET /v1/videos/{id}/content")
+
+    # -- create -------------------------------------------------------------------------
+
+    async def _create(self, call: Call) -> Reply:
+        key = await authorize(self.gateway, call.authorization)
+        fields, image = _create_fields(call)
+        upload = await self._reference(key, image, call.base_url) if image is not None else None
+        request, parameters = codec.decode_create(fields, upload[0] if upload else None)
+        if upload is not None:
+            await asyncio.to_thread(self.gateway.storage.put_bytes, upload[1], image)
+        tasks = self.gateway.tasks
+        if call.idempotency_key is None:
+            task = await tasks.create(key, codec.NAME, request, parameters)
+            return json_reply(self._video(task, await tasks.queue_position(task), call.base_url))
+        stored = await tasks.create_once(
+            key, codec.NAME, request, parameters,
+            idempotency_key=checked_key(call.idempotency_key),
+            request_hash=fingerprint(parameters),
+            render=partial(self._created, base=call.base_url),
+        )
+        return Reply(stored.status, stored.body)
+
+    def _created(self, task: Task, queue_position: int, base: str) -> tuple[int, bytes]:
+        return 200, orjson.dumps(self._video(task, queue_position, base))
+
+    async def _reference(
+        self, key: ApiKey, image: bytes, base: str
+    ) -> tuple[codec.Reference, str]:
+        """Where an uploaded image will be stored, and its signed URL for the provider.
+
+        The storage key is a keyed digest of the API key and the bytes: unguessable, and
+        the same for a retried upload, so retries leave no copies behind.
+        """
+        try:
+            width, height = (await asyncio.to_thread(load_image, image)).size
+        except UnsupportedImage as exc:
+            raise invalid(REFERENCE, f"`{REFERENCE}` is not a usable image: {exc}.") from exc
+        digest = hashlib.sha256(image).hexdigest()
+        suffix = next((s for magic, s in IMAGE_SUFFIXES if image.startswith(magic)), "")
+        signer = self.gateway.signer
+        media_key = f"inputs/{signer.signature(f'input/{key.id}/{digest}', 0)}{suffix}"
+        expires = int(time.time()) + self.gateway.settings.media_ttl
+        url = signer.url(base, media_key, expires)
+        return codec.Reference(url, width, height, digest), media_key
+
+    # -- reads --------------------------------------------------------------------------
+
+    async def _retrieve(self, call: Call) -> Reply:
+        key = await authorize(self.gateway, call.authorization)
+        task = await self.gateway.tasks.get(key, call.path_params["video_id"])
+        cache_key = (task.id, call.base_url)
+        if cached := self._finished.get(cache_key):
+            return cached
+        if not task.status.terminal:
+            video = self._video(task, await self.gateway.tasks.queue_position(task),
+                                call.base_url)
+            return json_reply(video, headers={"openai-poll-after-ms": codec.POLL_AFTER_MS})
+        reply = json_reply(self._video(task, None, call.base_url))
+        self._finished.put(cache_key, reply)
+        return reply
+
+    async def _list(self, call: Call) -> Reply:
+        key = await authorize(self.gateway, call.authorization)
+        page = await self.gateway.tasks.page(key, codec.decode_list(call.query))
+        videos = [self._video(task, page.queue_positions.get(task.id), call.base_url)
+                  for task in page.tasks]
+        return json_reply(codec.encode_list(videos, page.has_more))
+
+    async def _content(self, call: Call) -> Reply:
+        key = await authorize(self.gateway, call.authorization)
+        variant = codec.decode_variant(call.query)
+        task = await self.gateway.tasks.get(key, call.path_params["video_id"])
+        path = self.gateway.storage.path(_content_key(task, variant))
+        try:
+            data = await asyncio.to_thread(path.read_bytes)
+        except FileNotFoundError:
+            raise GatewayError(ErrorKind.NOT_FOUND, f"The {variant} of video {task.id} has "
+                               "expired and was removed.") from None
+        return Reply(200, data, media_type=MEDIA_TYPES[path.suffix])
+
+    # -- changes ------------------------------------------------------------------------
+
+    async def _cancel(self, call: Call) -> Reply:
+        key = await authorize(self.gateway, call.authorization)
+        task = await self.gateway.tasks.cancel(key, call.path_params["video_id"])
+        return json_reply(self._video(task, None, call.base_url))
+
+    async def _delete(self, call: Call) -> Reply:
+        key = await authorize(self.gateway, call.authorization)
+        video_id = call.path_params["video_id"]
+        await self.gateway.tasks.delete(key, video_id)
+        self._finished.discard(video_id)
+        return json_reply(codec.encode_deleted(video_id))
+
+    def _video(self, task: Task, queue_position: int | None, base: str) -> dict[str, Any]:
+        return codec.encode_video(
+            task, queue_position=queue_position, urls=output_urls(self.gateway, task, base),
+            media_ttl=self.gateway.settings.media_ttl,
+        )
+
+
+async def _answer(work: Awaitable[Reply], what: str) -> Reply:
+    return await answer(work, codec.encode_error, what)
+
+
+def _create_fields(call: Call) -> tuple[Any, bytes | None]:
+    """The create's fields (a form's, or the JSON body) and the uploaded image, if any."""
+    if not is_form(call.content_type):
+        return parse_json(call.body), None
+    assert call.content_type is not None
+    form = parse_form(call.body, call.content_type)
+    for name in form.files:
+        if name != REFERENCE:
+            raise invalid(name, f"Only `{REFERENCE}` may be a file; `{name}` was one.")
+    return codec.form_fields(form.fields), form.files.get(REFERENCE)
+
+
+def _content_key(task: Task, variant: str) -> str:
+    """The stored media of a finished video; an error while it has none."""
+    if not task.status.terminal:
+        raise GatewayError(ErrorKind.CONFLICT, f"Video {task.id} is not ready yet: it is "
+                           f"{codec.STATUS[task.status]} ({task.progress}%). Poll it until "
+                           "it is completed.")
+    if task.status is not TaskStatus.SUCCEEDED or task.outputs is None:
+        raise GatewayError(ErrorKind.NOT_FOUND, f"Video {task.id} has no content: it "
+                           f"{codec.STATUS[task.status]}.")
+    media_key = task.outputs.video_key if variant == "video" else task.outputs.last_frame_key
+    if media_key is None:
+        raise GatewayError(ErrorKind.NOT_FOUND, f"Video {task.id} has no {variant}.")
+    return media_key
