@@ -5,15 +5,21 @@ from __future__ import annotations
 import asyncio
 import os
 import time
+from functools import partial
 from pathlib import Path
 
 import pytest
 
+from seedgate.clock import now_ms
 from seedgate.config import Settings
+from seedgate.domain.idempotency import KEEP_MS, StoredResponse
 from seedgate.domain.request import GenerationRequest, normalize
 from seedgate.engine.janitor import GRACE_S, Janitor
 from seedgate.media.signing import UrlSigner
 from seedgate.media.storage import InvalidKey, LocalStorage
+from seedgate.service.accounts import Accounts
+from seedgate.store import idempotency
+from seedgate.store.database import Database
 
 
 def test_storage_refuses_keys_that_leave_its_root(tmp_path: Path) -> None:
@@ -40,7 +46,7 @@ def test_signed_urls_bind_key_and_expiry() -> None:
     assert not UrlSigner(b"other").verify("videos/a b.mp4", 2_000, signature, now_s=0)
 
 
-def test_janitor_removes_only_media_past_its_lifetime(tmp_path: Path) -> None:
+def test_janitor_removes_only_what_has_expired(tmp_path: Path, db: Database) -> None:
     storage = LocalStorage(tmp_path / "media")
     source = tmp_path / "clip.mp4"
     source.write_bytes(b"video")
@@ -51,9 +57,21 @@ def test_janitor_removes_only_media_past_its_lifetime(tmp_path: Path) -> None:
     ttl = 3600
     ancient = time.time() - ttl - GRACE_S - 10
     os.utime(storage.path("videos/old.mp4"), (ancient, ancient))
-    removed = asyncio.run(Janitor(storage, ttl).sweep())
-    assert removed == 1
+    key, _ = Accounts(db).create_key("janitor", 0)
+    for name, age_ms in (("old", KEEP_MS + 1000), ("new", 1000)):
+        response = StoredResponse("hash", f"task_{name}", 200, b"{}", now_ms() - age_ms)
+        db.write_sync(partial(idempotency.record, key_id=key.id, key=name, response=response))
+
+    async def sweep() -> tuple[int, int]:
+        try:
+            return await Janitor(db, storage, ttl).sweep()
+        finally:
+            await db.close()
+
+    assert asyncio.run(sweep()) == (1, 1)
     assert not storage.exists("videos/old.mp4") and storage.exists("videos/new.mp4")
+    assert db.read_sync(partial(idempotency.find, key_id=key.id, key="old")) is None
+    assert db.read_sync(partial(idempotency.find, key_id=key.id, key="new")) is not None
 
 
 def test_settings_come_from_toml_and_environment(tmp_path: Path,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import threading
 import time
 from pathlib import Path
@@ -366,3 +367,20 @@ def test_unknown_paths_get_json_errors(gateway: Any) -> None:
     assert response.headers["x-request-id"]
     wrong_method = httpx.delete(f"{gateway.url}/api/generate")
     assert wrong_method.status_code == 405 and "error" in wrong_method.json()
+
+
+def test_base64_data_url_images_are_accepted(gateway: Any, tmp_path: Path) -> None:
+    encoded = base64.b64encode(png_bytes(640, 640, (0, 200, 0))).decode()
+    key = gateway.new_key()
+    with gateway.client(key) as client:
+        task_id = create(client, {"prompt": "from a data URL", "duration": "5",
+                                  "image_urls": [f"data:image/png;base64,{encoded}"]})
+        data = wait_for_status(client, task_id, {"SUCCESS", "FAILED"})
+        broken = create(client, {"prompt": "broken data URL", "duration": "5",
+                                 "image_urls": ["data:image/png;base64,@@@"]})
+        failed = wait_for_status(client, broken, {"SUCCESS", "FAILED"})
+    assert data["status"] == "SUCCESS", data
+    info = probe_video(download(data["response"][0], tmp_path / "clip.mp4"))
+    assert (info.width, info.height) == (960, 960)
+    assert failed["status"] == "FAILED" and "base64" in failed["error_message"]
+    assert failed["consumed_credits"] == 0

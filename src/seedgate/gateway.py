@@ -50,7 +50,7 @@ class Gateway:
             on_created=self.worker.wake if self.worker else lambda: None,
             storage=self.storage,
         )
-        self.janitor = Janitor(self.storage, settings.media_ttl)
+        self.janitor = Janitor(self.db, self.storage, settings.media_ttl)
         self._background: list[asyncio.Task[None]] = []
         self._worker_task: asyncio.Task[None] | None = None
 

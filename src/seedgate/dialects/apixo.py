@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from seedgate.dialects.common import HTTP_STATUS, not_an_object, renamed
+from seedgate.dialects.common import HTTP_STATUS, not_an_object, renamed, status_names
 from seedgate.domain.catalog import ADAPTIVE, CATALOG, RATIOS
 from seedgate.domain.errors import ErrorKind, GatewayError, invalid
 from seedgate.domain.request import (
@@ -55,14 +55,7 @@ PARAM_NAMES = {
     "ratio": "input.aspect_ratio", "resolution": "input.resolution",
     "generate_audio": "input.sound", "camera_fixed": "input.fixed_lens", "task_id": "taskId",
 }
-STATE = {
-    TaskStatus.QUEUED: "pending",
-    TaskStatus.RUNNING: "processing",
-    TaskStatus.SUCCEEDED: "success",
-    TaskStatus.FAILED: "failed",
-    TaskStatus.CANCELLED: "failed",
-    TaskStatus.EXPIRED: "failed",
-}
+STATE = status_names("pending", "processing", "success", "failed")
 # apixo answers an unknown model with 404, not with the 400 of an invalid parameter.
 STATUS = {**HTTP_STATUS, ErrorKind.MODEL_NOT_FOUND: 404}
 TITLES = {

@@ -7,6 +7,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from seedgate.domain.errors import ErrorKind, GatewayError, invalid, missing
+from seedgate.domain.request import URL_SCHEMES, MediaInput, MediaKind, Role
+from seedgate.domain.task import TaskStatus
+
+MAX_FRAME_IMAGES = 2
 
 HTTP_STATUS = {
     ErrorKind.INVALID_PARAMETER: 400,
@@ -22,6 +26,36 @@ HTTP_STATUS = {
     ErrorKind.INTERNAL: 500,
     ErrorKind.UNAVAILABLE: 503,
 }
+
+
+def status_names(queued: str, running: str, succeeded: str, failed: str) -> dict[TaskStatus, str]:
+    """A dialect's names for task states; a dialect without its own words for cancelled and
+    expired tasks shows them as failed (the error message says why)."""
+    return {
+        TaskStatus.QUEUED: queued, TaskStatus.RUNNING: running,
+        TaskStatus.SUCCEEDED: succeeded, TaskStatus.FAILED: failed,
+        TaskStatus.CANCELLED: failed, TaskStatus.EXPIRED: failed,
+    }
+
+
+def frame_inputs(value: Any, param: str = "image_urls") -> tuple[MediaInput, ...]:
+    """An image URL list meaning "the first frame, then optionally the last frame"."""
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(u, str) for u in value):
+        raise invalid(param, f"`{param}` must be an array of URL strings.")
+    if len(value) > MAX_FRAME_IMAGES:
+        raise invalid(param, f"`{param}` takes at most {MAX_FRAME_IMAGES} images: the first "
+                      "frame and, optionally, the last frame.")
+    for url in value:
+        if not url.startswith((*URL_SCHEMES, "data:image/")):
+            raise invalid(param, f"`{param}` must hold http(s) or base64 data URLs; "
+                          f"got {url[:80]!r}.")
+    roles = (Role.FIRST_FRAME, Role.LAST_FRAME)
+    return tuple(
+        MediaInput(MediaKind.IMAGE, url, role)
+        for url, role in zip(value, roles[: len(value)], strict=True)
+    )
 
 
 def iso_utc(ms: int) -> str:

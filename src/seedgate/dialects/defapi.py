@@ -12,11 +12,11 @@ import re
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from seedgate.dialects.common import HTTP_STATUS, iso_utc_ms, not_an_object, renamed
+from seedgate.dialects.common import HTTP_STATUS, iso_utc_ms, not_an_object, renamed, status_names
 from seedgate.domain.catalog import CATALOG, Mode
 from seedgate.domain.errors import GatewayError, invalid, missing
 from seedgate.domain.request import URL_SCHEMES, GenerationRequest, MediaInput, MediaKind, Role
-from seedgate.domain.task import Task, TaskStatus
+from seedgate.domain.task import Task
 
 T = TypeVar("T")
 
@@ -32,14 +32,7 @@ PARAM_NAMES = {
     "inputs": "content", "prompt": "content", "ratio": "ratio", "duration": "duration",
     "model": "model",
 }
-STATUS = {
-    TaskStatus.QUEUED: "pending",
-    TaskStatus.RUNNING: "processing",
-    TaskStatus.SUCCEEDED: "success",
-    TaskStatus.FAILED: "failed",
-    TaskStatus.CANCELLED: "failed",
-    TaskStatus.EXPIRED: "failed",
-}
+STATUS = status_names("pending", "processing", "success", "failed")
 REFERENCE_MODES = (Mode.REFERENCE_IMAGES, Mode.MULTIMODAL_REFERENCE)
 
 

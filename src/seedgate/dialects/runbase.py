@@ -13,10 +13,17 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from seedgate.dialects.common import HTTP_STATUS, iso_utc, not_an_object, renamed
+from seedgate.dialects.common import (
+    HTTP_STATUS,
+    frame_inputs,
+    iso_utc,
+    not_an_object,
+    renamed,
+    status_names,
+)
 from seedgate.domain.catalog import CATALOG, RATIOS
 from seedgate.domain.errors import ErrorKind, GatewayError, invalid, missing
-from seedgate.domain.request import URL_SCHEMES, GenerationRequest, MediaInput, MediaKind, Role
+from seedgate.domain.request import GenerationRequest
 from seedgate.domain.task import Task, TaskStatus
 
 NAME = "runbase"
@@ -24,14 +31,7 @@ MODEL_PREFIX = "bytedance/"
 MAX_IMAGES = 2
 # Canonical parameter names that runbase spells differently (the rest are the same).
 PARAM_NAMES = {"ratio": "aspect_ratio", "inputs": "image_urls"}
-STATUS = {
-    TaskStatus.QUEUED: "pending",
-    TaskStatus.RUNNING: "processing",
-    TaskStatus.SUCCEEDED: "succeeded",
-    TaskStatus.FAILED: "failed",
-    TaskStatus.CANCELLED: "failed",
-    TaskStatus.EXPIRED: "failed",
-}
+STATUS = status_names("pending", "processing", "succeeded", "failed")
 CODES = {
     ErrorKind.INVALID_JSON: "invalid_json",
     ErrorKind.INVALID_PARAMETER: "invalid_input",
@@ -97,24 +97,21 @@ def decode_create(body: Any) -> tuple[GenerationRequest, dict[str, Any]]:
         raise invalid("input", "`input` must be an object of the model's input fields.")
     schema = SCHEMAS.get(model.id)
     prompt = _prompt(fields.get("prompt"))
-    images = _image_urls(fields.get("image_urls"))
+    inputs = frame_inputs(fields.get("image_urls"))
     ratio = _choice("aspect_ratio", fields.get("aspect_ratio"), schema.ratios if schema else None)
     resolution = _choice("resolution", fields.get("resolution"),
                          schema.resolutions if schema else None)
     duration = _duration(fields.get("duration"), schema.durations if schema else None)
     audio = _audio(fields.get("generate_audio"), name, schema is None or schema.audio)
-    inputs = tuple(
-        MediaInput(MediaKind.IMAGE, url, Role.FIRST_FRAME if i == 0 else Role.LAST_FRAME)
-        for i, url in enumerate(images)
-    )
     request = GenerationRequest(
-        model=IMAGE_VARIANTS.get(model.id, model.id) if images else model.id,
+        model=IMAGE_VARIANTS.get(model.id, model.id) if inputs else model.id,
         prompt=prompt, inputs=inputs, duration=None if duration is None else int(duration),
         ratio=ratio, resolution=resolution, generate_audio=audio,
     )
     sent = {
         "prompt": prompt, "aspect_ratio": ratio, "resolution": resolution,
-        "duration": duration, "generate_audio": audio, "image_urls": list(images) or None,
+        "duration": duration, "generate_audio": audio,
+        "image_urls": [image.url for image in inputs] or None,
     }
     return request, {"model": name, "input": {k: v for k, v in sent.items() if v is not None}}
 
@@ -160,21 +157,6 @@ def _audio(value: Any, model: str, supported: bool) -> bool | None:
         raise invalid("generate_audio", f"`{model}` cannot generate audio; leave "
                       "`generate_audio` out or set it to false.")
     return value
-
-
-def _image_urls(value: Any) -> tuple[str, ...]:
-    if value is None:
-        return ()
-    if not isinstance(value, list) or not all(isinstance(u, str) for u in value):
-        raise invalid("image_urls", "`image_urls` must be an array of URL strings.")
-    if len(value) > MAX_IMAGES:
-        raise invalid("image_urls", f"`image_urls` takes at most {MAX_IMAGES} images: the "
-                      "first frame and, optionally, the last frame.")
-    for url in value:
-        if not url.startswith((*URL_SCHEMES, "data:image/")):
-            raise invalid("image_urls", "`image_urls` must hold http(s) or base64 data URLs; "
-                          f"got {url[:100]!r}.")
-    return tuple(value)
 
 
 def encode_task(task: Task, urls: list[str]) -> dict[str, Any]:

@@ -9,9 +9,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from seedgate.dialects.common import HTTP_STATUS, iso_utc, not_an_object, renamed
+from seedgate.dialects.common import (
+    HTTP_STATUS,
+    frame_inputs,
+    iso_utc,
+    not_an_object,
+    renamed,
+    status_names,
+)
 from seedgate.domain.errors import GatewayError, invalid, missing
-from seedgate.domain.request import GenerationRequest, MediaInput, MediaKind, Role
+from seedgate.domain.request import GenerationRequest
 from seedgate.domain.task import Task, TaskStatus
 
 NAME = "seedance15pro"
@@ -24,14 +31,7 @@ PARAM_NAMES = {
     "ratio": "aspect_ratio", "generate_audio": "sound", "inputs": "image_urls",
     "model": "model", "duration": "duration", "prompt": "prompt",
 }
-STATUS = {
-    TaskStatus.QUEUED: "IN_PROGRESS",
-    TaskStatus.RUNNING: "IN_PROGRESS",
-    TaskStatus.SUCCEEDED: "SUCCESS",
-    TaskStatus.FAILED: "FAILED",
-    TaskStatus.CANCELLED: "FAILED",
-    TaskStatus.EXPIRED: "FAILED",
-}
+STATUS = status_names("IN_PROGRESS", "IN_PROGRESS", "SUCCESS", "FAILED")
 
 
 def decode_create(body: Any) -> tuple[GenerationRequest, dict[str, Any]]:
@@ -46,9 +46,9 @@ def decode_create(body: Any) -> tuple[GenerationRequest, dict[str, Any]]:
     if len(prompt) > MAX_PROMPT_CHARS:
         raise invalid("prompt", f"`prompt` must be at most {MAX_PROMPT_CHARS} characters; "
                       f"it has {len(prompt)}.")
-    images = _image_urls(body.get("image_urls"))
+    inputs = frame_inputs(body.get("image_urls"))
     ratio = body.get("aspect_ratio")
-    if ratio is None and not images:
+    if ratio is None and not inputs:
         raise missing("aspect_ratio")
     if ratio is not None and ratio not in ASPECT_RATIOS:
         raise invalid("aspect_ratio", f"`aspect_ratio` must be one of "
@@ -59,34 +59,16 @@ def decode_create(body: Any) -> tuple[GenerationRequest, dict[str, Any]]:
         sound = False
     if not isinstance(sound, bool):
         raise invalid("sound", "`sound` must be true or false.")
-    inputs = tuple(
-        MediaInput(MediaKind.IMAGE, url, Role.FIRST_FRAME if i == 0 else Role.LAST_FRAME)
-        for i, url in enumerate(images)
-    )
     request = GenerationRequest(
         model=MODEL, prompt=prompt, inputs=inputs, duration=int(duration),
-        ratio="adaptive" if images else ratio, generate_audio=sound,
+        ratio="adaptive" if inputs else ratio, generate_audio=sound,
     )
     sanitized: dict[str, Any] = {
         "prompt": prompt, "aspect_ratio": ratio, "duration": duration, "sound": sound,
     }
-    if images:
-        sanitized["image_urls"] = list(images)
+    if inputs:
+        sanitized["image_urls"] = [image.url for image in inputs]
     return request, sanitized
-
-
-def _image_urls(value: Any) -> tuple[str, ...]:
-    if value is None:
-        return ()
-    if not isinstance(value, list) or not all(isinstance(u, str) for u in value):
-        raise invalid("image_urls", "`image_urls` must be an array of URL strings.")
-    if len(value) > MAX_IMAGES:
-        raise invalid("image_urls", f"`image_urls` takes at most {MAX_IMAGES} images: the "
-                      "first frame and, optionally, the last frame.")
-    for url in value:
-        if not url.startswith(("http://", "https://")):
-            raise invalid("image_urls", f"`image_urls` must hold http(s) URLs; got {url!r}.")
-    return tuple(value)
 
 
 def _duration(value: Any) -> str:

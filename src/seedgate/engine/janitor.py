@@ -1,4 +1,5 @@
-"""Deletes stored media once its links have expired, so the disk does not fill up.
+"""Deletes what the gateway no longer needs: stored media once its links have expired, so
+the disk does not fill up, and idempotency keys once their 24 hours are over.
 
 A link expires `media_ttl` after its task finished; a file is written just before its
 task finishes, so files are removed a grace period after `media_ttl` has passed since
@@ -10,8 +11,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from functools import partial
 
+from seedgate.clock import now_ms
+from seedgate.domain.idempotency import KEEP_MS
 from seedgate.media.storage import LocalStorage
+from seedgate.store import idempotency
+from seedgate.store.database import Database
 
 log = logging.getLogger(__name__)
 
@@ -19,17 +25,21 @@ GRACE_S = 86_400
 
 
 class Janitor:
-    def __init__(self, storage: LocalStorage, media_ttl_s: int, interval_s: float = 3600) -> None:
+    def __init__(self, db: Database, storage: LocalStorage, media_ttl_s: int,
+                 interval_s: float = 3600) -> None:
+        self._db = db
         self._storage = storage
         self._media_ttl_s = media_ttl_s
         self._interval_s = interval_s
 
-    async def sweep(self) -> int:
+    async def sweep(self) -> tuple[int, int]:
+        """Returns how many media files and idempotency keys were removed."""
         cutoff = time.time() - self._media_ttl_s - GRACE_S
-        removed = await asyncio.to_thread(self._storage.remove_older_than, cutoff)
-        if removed:
-            log.info("removed %d expired media files", removed)
-        return removed
+        files = await asyncio.to_thread(self._storage.remove_older_than, cutoff)
+        keys = await self._db.write(partial(idempotency.prune, before=now_ms() - KEEP_MS))
+        if files or keys:
+            log.info("removed %d expired media files and %d idempotency keys", files, keys)
+        return files, keys
 
     async def run(self) -> None:
         while True:

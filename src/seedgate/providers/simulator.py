@@ -15,6 +15,8 @@ Prompt triggers let client developers exercise their error paths:
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 import contextlib
 import fcntl
 import logging
@@ -228,7 +230,7 @@ class SimulatorProvider:
 
     async def _download(self, url: str) -> bytes:
         if url.startswith("data:"):
-            raise InputError("Data URLs are not supported by the simulator; use an http(s) URL.")
+            return _data_url_bytes(url)
         try:
             async with self._http.stream("GET", url) as response:
                 if response.status_code != 200:
@@ -247,6 +249,19 @@ class SimulatorProvider:
             job.cancel()
         await asyncio.gather(*self._jobs.values(), return_exceptions=True)
         await self._http.aclose()
+
+
+def _data_url_bytes(url: str) -> bytes:
+    """The bytes of a `data:image/<format>;base64,<data>` URL."""
+    header, _, data = url.partition(",")
+    if not header.endswith(";base64"):
+        raise InputError("Data URLs must be base64-encoded (`data:image/png;base64,...`).")
+    if len(data) > MAX_IMAGE_BYTES * 4 // 3 + 4:
+        raise InputError("The image in the data URL is larger than 10 MB.")
+    try:
+        return base64.b64decode(data, validate=True)
+    except binascii.Error as exc:
+        raise InputError(f"The data URL is not valid base64: {exc}") from exc
 
 
 def _result(job: Path) -> UpstreamResult:

@@ -41,3 +41,8 @@ def record(conn: Connection, key_id: int, key: str, response: StoredResponse) ->
     except sa.exc.IntegrityError as exc:
         raise KeyTaken(key) from exc
 
+
+
+def prune(conn: Connection, before: int) -> int:
+    """Delete keys recorded before `before` (Unix ms); returns how many."""
+    return conn.execute(table.delete().where(table.c.created_at < before)).rowcount
