@@ -96,7 +96,9 @@ def _content(value: Any) -> tuple[str, tuple[str, ...]]:
     prompt = prompt or ""
     if not prompt.strip() and not images:
         raise invalid("content", "`content` needs a text prompt or at least one image.")
-    for number in sorted({int(n) for n in IMAGE_REFERENCE.findall(prompt)}):
+    # Compared as text first: int() refuses strings of over 4300 digits.
+    for number in sorted({int(n) if len(n) <= 9 else 10**9
+                          for n in IMAGE_REFERENCE.findall(prompt)}):
         if not 1 <= number <= len(images):
             raise invalid("content", f"The text in `content` refers to @image{number}, but "
                           f"`content` has {len(images)} image(s) (@image1 to @image{MAX_IMAGES}"

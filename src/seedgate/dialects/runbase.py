@@ -49,7 +49,7 @@ CODES = {
 MISSING_CODES = {"model": "missing_model", "input": "missing_input"}
 # Runbase sells Seedance 1.0 Lite as one model; upstream splits it by mode.
 IMAGE_VARIANTS = {"seedance-1-0-lite-t2v": "seedance-1-0-lite-i2v"}
-SECONDS = re.compile(r"-?[0-9]+")
+SECONDS = re.compile(r"-?[0-9]{1,9}")  # bounded: int() refuses over 4300 digits
 
 
 @dataclass(frozen=True, slots=True)

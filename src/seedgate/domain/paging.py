@@ -20,3 +20,15 @@ class ListQuery:
     after: str | None = None
     statuses: tuple[TaskStatus, ...] = ()
     model: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class NumberedQuery:
+    """Page `number` (counted from 1) of `size` tasks, newest first, optionally only some
+    statuses, ids and one model (Ark's `page_num`/`page_size` paging)."""
+
+    number: int = 1
+    size: int = DEFAULT_PAGE
+    statuses: tuple[TaskStatus, ...] = ()
+    task_ids: tuple[str, ...] = ()
+    model: str | None = None

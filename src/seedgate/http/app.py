@@ -14,8 +14,9 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from seedgate.gateway import Gateway
-from seedgate.http import media
+from seedgate.http import media, openapi
 from seedgate.http.apixo import ApixoEndpoints
+from seedgate.http.ark import ArkEndpoints
 from seedgate.http.defapi import DefapiEndpoints
 from seedgate.http.fastpath import JsonRoutes, Methods
 from seedgate.http.native import NativeEndpoints
@@ -75,7 +76,8 @@ def create_app(gateway: Gateway) -> ASGIApp:
             await gateway.stop()
 
     app = Starlette(
-        routes=media.routes, lifespan=lifespan, exception_handlers={HTTPException: http_error},
+        routes=[*media.routes, *openapi.routes], lifespan=lifespan,
+        exception_handlers={HTTPException: http_error},
     )
     app.state.gateway = gateway
     ids = RequestIds()
@@ -87,6 +89,7 @@ def dialect_routes(gateway: Gateway) -> dict[str, Methods]:
     routes: dict[str, Methods] = {}
     for dialect in (
         SeedanceEndpoints(gateway),
+        ArkEndpoints(gateway),
         NativeEndpoints(gateway),
         ApixoEndpoints(gateway),
         RunbaseEndpoints(gateway),

@@ -38,6 +38,7 @@ class Call:
     path_params: dict[str, str] = field(default_factory=dict)
     content_type: str | None = None
     idempotency_key: str | None = None
+    raw_query: str = ""  # for repeated keys, which `query` collapses to their last value
 
 
 Endpoint = Callable[[Call], Awaitable[Reply]]
@@ -92,11 +93,12 @@ class JsonRoutes:
         body = b""
         if scope["method"] in ("POST", "PUT"):
             body = await read_body(receive, body_limit(content_type))
+        raw_query = scope["query_string"].decode("latin-1")
         call = Call(
             method=scope["method"], authorization=authorization,
-            query=dict(parse_qsl(scope["query_string"].decode("latin-1"))), body=body,
+            query=dict(parse_qsl(raw_query)), body=body,
             base_url=base_url(self.gateway, scope["scheme"], host), path_params=path_params,
-            content_type=content_type, idempotency_key=idempotency_key,
+            content_type=content_type, idempotency_key=idempotency_key, raw_query=raw_query,
         )
         await send_reply(send, await endpoint(call), self.request_id())
 

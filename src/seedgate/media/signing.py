@@ -28,4 +28,6 @@ class UrlSigner:
 
     def verify(self, key: str, expires: int, signature: str, now_s: float) -> bool:
         expected = self.signature(key, expires)
-        return hmac.compare_digest(expected, signature) and now_s < expires
+        # As bytes: `compare_digest` refuses str with non-ASCII characters, which a
+        # tampered link may carry.
+        return hmac.compare_digest(expected.encode(), signature.encode()) and now_s < expires

@@ -14,9 +14,9 @@ from sqlalchemy.engine import Connection
 from seedgate.clock import now_ms
 from seedgate.domain import idempotency
 from seedgate.domain.errors import ErrorKind, GatewayError
-from seedgate.domain.ids import new_task_id
+from seedgate.domain.ids import is_task_id, new_task_id
 from seedgate.domain.keys import ApiKey
-from seedgate.domain.paging import ListQuery
+from seedgate.domain.paging import ListQuery, NumberedQuery
 from seedgate.domain.pricing import PriceTable
 from seedgate.domain.request import GenerationRequest, normalize
 from seedgate.domain.task import Task, TaskStatus
@@ -35,6 +35,12 @@ class TaskPage:
     tasks: list[Task]
     has_more: bool
     queue_positions: dict[str, int]
+
+
+@dataclass(frozen=True, slots=True)
+class NumberedPage:
+    total: int
+    tasks: list[Task]
 
 
 class Refresher(Protocol):
@@ -145,7 +151,7 @@ class TaskService:
     async def get(self, key: ApiKey, task_id: str, *, refresh: bool = True) -> Task:
         """A task of this key; an unfinished one is first brought up to date upstream."""
         task = self._finished.get(task_id)
-        if task is None:
+        if task is None and is_task_id(task_id):
             task = await self._db.read(partial(task_store.get_task, task_id=task_id))
         if task is None or task.key_id != key.id:
             raise GatewayError(ErrorKind.NOT_FOUND, f"No task with id {task_id!r} exists "
@@ -168,7 +174,8 @@ class TaskService:
     def _page(self, conn: Connection, key: ApiKey, query: ListQuery) -> TaskPage:
         after_seq = None
         if query.after is not None:
-            after_seq = task_store.seq_of(conn, query.after, key.id)
+            after_seq = task_store.seq_of(conn, query.after, key.id) if is_task_id(
+                query.after) else None
             if after_seq is None:
                 raise GatewayError(ErrorKind.INVALID_PARAMETER, f"`after` names no task of "
                                    f"this API key: {query.after!r}.", param="after")
@@ -180,6 +187,21 @@ class TaskService:
         positions = {task.id: task_store.queue_position(conn, task.id) for task in page
                      if task.status is TaskStatus.QUEUED}
         return TaskPage(page, len(found) > query.limit, positions)
+
+    async def numbered_page(self, key: ApiKey, query: NumberedQuery) -> NumberedPage:
+        """One numbered page of a key's tasks, newest first, and how many match in all."""
+        return await self._db.read(partial(self._numbered_page, key=key, query=query))
+
+    def _numbered_page(self, conn: Connection, key: ApiKey, query: NumberedQuery) -> NumberedPage:
+        task_ids = tuple(task_id for task_id in query.task_ids if is_task_id(task_id))
+        if query.task_ids and not task_ids:
+            return NumberedPage(0, [])
+        filters = {"statuses": query.statuses, "model": query.model, "task_ids": task_ids}
+        found = task_store.list_tasks(
+            conn, key.id, limit=query.size, ascending=False,
+            offset=(query.number - 1) * query.size, **filters,
+        )
+        return NumberedPage(task_store.count_tasks(conn, key.id, **filters), found)
 
     async def cancel(self, key: ApiKey, task_id: str) -> Task:
         """Cancel a queued task and refund it; a started or finished one cannot be."""

@@ -157,16 +157,36 @@ def seq_of(conn: Connection, task_id: str, key_id: int) -> int | None:
 
 def list_tasks(
     conn: Connection, key_id: int, *, limit: int, ascending: bool, after_seq: int | None = None,
-    statuses: tuple[TaskStatus, ...] = (), model: str | None = None,
+    statuses: tuple[TaskStatus, ...] = (), model: str | None = None, offset: int = 0,
+    task_ids: tuple[str, ...] = (),
 ) -> list[Task]:
     """A key's tasks in creation order (`seq`), from just past `after_seq`, filtered."""
-    query = sa.select(tasks).where(tasks.c.key_id == key_id)
+    query = _filtered(sa.select(tasks), key_id, statuses, model, task_ids)
     if after_seq is not None:
         query = query.where(tasks.c.seq > after_seq if ascending else tasks.c.seq < after_seq)
+    order = tasks.c.seq.asc() if ascending else tasks.c.seq.desc()
+    rows = conn.execute(query.order_by(order).offset(offset).limit(limit)).mappings()
+    return [_task(row) for row in rows]
+
+
+def count_tasks(
+    conn: Connection, key_id: int, *, statuses: tuple[TaskStatus, ...] = (),
+    model: str | None = None, task_ids: tuple[str, ...] = (),
+) -> int:
+    """How many of a key's tasks pass the same filters as `list_tasks`."""
+    query = sa.select(sa.func.count()).select_from(tasks)
+    return int(conn.execute(_filtered(query, key_id, statuses, model, task_ids)).scalar_one())
+
+
+def _filtered(
+    query: sa.Select[Any], key_id: int, statuses: tuple[TaskStatus, ...], model: str | None,
+    task_ids: tuple[str, ...],
+) -> sa.Select[Any]:
+    query = query.where(tasks.c.key_id == key_id)
     if statuses:
         query = query.where(tasks.c.status.in_([status.value for status in statuses]))
     if model is not None:
         query = query.where(tasks.c.model == model)
-    order = tasks.c.seq.asc() if ascending else tasks.c.seq.desc()
-    rows = conn.execute(query.order_by(order).limit(limit)).mappings()
-    return [_task(row) for row in rows]
+    if task_ids:
+        query = query.where(tasks.c.id.in_(task_ids))
+    return query
