@@ -54,6 +54,12 @@ TERMINAL = frozenset({"SUCCESS", "FAILED"})
 STATUS_TARGET_RPS = 10_000
 STATUS_TARGET_P99_MS = 25.0
 CREATE_TARGET_RPS = 2_000
+# Status reads in the other dialects, each measured like `status` and judged against it.
+OTHER_DIALECT_READS = {
+    "status-native": ("/v1/videos/", "native, OpenAI videos"),
+    "status-ark": ("/api/v3/contents/generations/tasks/", "Ark v3"),
+}
+DIALECT_READ_TARGET = 0.8
 READY_TIMEOUT_S = 30.0
 PREPARE_TIMEOUT_S = 120.0
 DRAIN_TIMEOUT_S = 20.0
@@ -479,9 +485,10 @@ def lua_string(text: str) -> str:
     return json.dumps(text)  # a JSON string of ASCII text is a valid Lua string literal
 
 
-def status_script(key: str, task_ids: Sequence[str]) -> str:
+def status_script(key: str, task_ids: Sequence[str], path: str = "/api/status?task_id=") -> str:
+    """GETs of `path` + task id, rotating over `task_ids`."""
     items = ", ".join(lua_string(task_id) for task_id in task_ids)
-    return (f"TOKEN = {lua_string(key)}\nMETHOD = \"GET\"\nPATH = \"/api/status?task_id=\"\n"
+    return (f"TOKEN = {lua_string(key)}\nMETHOD = \"GET\"\nPATH = {lua_string(path)}\n"
             f"CONTENT_TYPE = nil\nKEEP_BODIES = false\nITEMS = {{{items}}}\n{LUA_COMMON}")
 
 
@@ -574,6 +581,7 @@ class Result:
     command: str
     wrk_output: str
     ratio_to_hello: float | None = None
+    ratio_to_status: float | None = None  # other dialects' reads, to the seed dialect's
     checks: dict[str, Any] = field(default_factory=dict)
 
 
@@ -700,6 +708,11 @@ def judge(result: Result) -> None:
         result.target = f">= {STATUS_TARGET_RPS:,} req/s, p99 <= {STATUS_TARGET_P99_MS:g} ms"
         result.target_met = (result.requests_per_s >= STATUS_TARGET_RPS
                              and result.p99_ms <= STATUS_TARGET_P99_MS and result.errors == 0)
+    elif result.scenario in OTHER_DIALECT_READS:
+        ratio = "?" if result.ratio_to_status is None else f"{result.ratio_to_status:.2f}"
+        result.target = f"{ratio} x status, >= {DIALECT_READ_TARGET:.2f}"
+        result.target_met = (result.ratio_to_status is not None and result.errors == 0
+                             and result.ratio_to_status >= DIALECT_READ_TARGET)
     elif result.scenario.startswith("create"):
         result.target = f">= {CREATE_TARGET_RPS:,} creates/s"
         result.target_met = (result.requests_per_s >= CREATE_TARGET_RPS and result.errors == 0
@@ -812,6 +825,13 @@ def run(args: argparse.Namespace, workdir: Path,
                                      prepare_s=prepared.seconds,
                                      prepare_anomalies=prepared.anomalies)
                 results.append(result)
+                for name, (path, dialect) in OTHER_DIALECT_READS.items():
+                    result, _ = measure(
+                        options, server, name=name,
+                        description=f"GET {path}{{id}} ({dialect}) over the same tasks",
+                        path=path, script_text=status_script(key, prepared.ids, path),
+                        workdir=workdir)
+                    results.append(result)
             if "create" in groups:
                 results.append(measure_creates(
                     options, server, key, workdir, name="create", worker=True))
@@ -842,9 +862,12 @@ def run(args: argparse.Namespace, workdir: Path,
             problems[hello.name] = hello.problems()
 
     hello_rps = next((r.requests_per_s for r in results if r.scenario == "hello"), None)
+    status_rps = next((r.requests_per_s for r in results if r.scenario == "status"), None)
     for result in results:
         if hello_rps:
             result.ratio_to_hello = round(result.requests_per_s / hello_rps, 3)
+        if status_rps and result.scenario in OTHER_DIALECT_READS:
+            result.ratio_to_status = round(result.requests_per_s / status_rps, 3)
         judge(result)
     return results
 

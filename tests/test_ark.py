@@ -8,6 +8,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import byteplussdkarkruntime
+import byteplussdkarkruntime._exceptions
 import httpx
 import pytest
 from volcenginesdkarkruntime import Ark
@@ -151,9 +153,16 @@ def test_golden_legacy_flags_and_content_items() -> None:
 # -- the official SDK end to end -----------------------------------------------------------
 
 
-def test_sdk_creates_polls_lists_and_deletes_a_video(gateway: Any, tmp_path: Path) -> None:
-    key = gateway.new_key()
-    client = sdk(gateway, key)
+BYTEPLUS_SDK = (byteplussdkarkruntime.Ark, byteplussdkarkruntime._exceptions.ArkNotFoundError)
+
+
+@pytest.mark.parametrize(("client_class", "not_found"), [(Ark, ArkNotFoundError), BYTEPLUS_SDK],
+                         ids=["volcengine-sdk", "byteplus-sdk"])
+def test_sdk_creates_polls_lists_and_deletes_a_video(
+    gateway: Any, tmp_path: Path, client_class: Any, not_found: type[Exception],
+) -> None:
+    client = client_class(base_url=f"{gateway.url}/api/v3", api_key=gateway.new_key(),
+                          max_retries=0).content_generation
     created = client.tasks.create(
         model=PRO15, content=text("A lighthouse at dusk"), resolution="480p", ratio="16:9",
         duration=4, seed=42, generate_audio=False, return_last_frame=True)  # others: null
@@ -178,7 +187,7 @@ def test_sdk_creates_polls_lists_and_deletes_a_video(gateway: Any, tmp_path: Pat
     listed = client.tasks.list(page_num=1, page_size=5, task_ids=[created.id])
     assert listed.total == 1 and listed.items[0].id == created.id
     client.tasks.delete(task_id=created.id)
-    with pytest.raises(ArkNotFoundError):
+    with pytest.raises(not_found):
         client.tasks.get(task_id=created.id)
 
 
