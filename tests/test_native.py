@@ -4,6 +4,7 @@ openai SDK where it can be and by raw requests for what the SDK does not send.""
 from __future__ import annotations
 
 import io
+import json
 import threading
 import time
 from pathlib import Path
@@ -16,6 +17,10 @@ import openai
 import pytest
 from PIL import Image
 
+from seedgate.dialects import native
+from seedgate.domain.errors import ErrorKind, GatewayError
+from seedgate.domain.request import GenerationRequest, normalize
+from seedgate.domain.task import Outputs, Rendition, Task, TaskStatus
 from seedgate.media.probe import probe_video
 from seedgate.store.ledger import entries_of
 from seedgate.store.tasks import get_task
@@ -27,6 +32,44 @@ pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")  # Sora's 
 FAST = {"resolution": "480p", "generate_audio": False}  # 864x496 16:9, quick to render
 PRICE_480P_4S = 28  # 7 credits a second at 480p, silent
 SLOW = "@sim:delay=30"
+
+
+GOLDEN = json.loads((Path(__file__).parent / "golden" / "native.json").read_text())
+
+
+# -- golden file: the shapes the openai SDK reads --------------------------------------------
+
+
+@pytest.mark.parametrize("status", list(TaskStatus))
+def test_golden_video_object_in_every_status(status: TaskStatus) -> None:
+    request = normalize(GenerationRequest(model="seedance-1-5-pro", prompt="p", duration=5,
+                                          ratio="16:9", resolution="720p"))
+    ended = status.terminal
+    task = Task(id="task_" + "0" * 24, key_id=1, dialect=native.NAME, request=request,
+                client_request={}, status=status, price=65, refunded=0, created_at=1_000,
+                updated_at=2_000, deadline_at=9_000, completed_at=5_000 if ended else None,
+                error_code="CONTENT_VIOLATION" if status is TaskStatus.FAILED else None,
+                error_message="rejected" if status is TaskStatus.FAILED else None,
+                outputs=Outputs("v.mp4", Rendition(1280, 720, 5, "16:9", 1, False))
+                if status is TaskStatus.SUCCEEDED else None)
+    urls = ["https://gw/v.mp4"] if status is TaskStatus.SUCCEEDED else []
+    body = native.encode_video(task, queue_position=None, urls=urls, media_ttl=60)
+    assert set(GOLDEN["video_fields"]) <= set(body)
+    assert body["status"] == GOLDEN["statuses"][status.value]
+    assert (body["status"] in GOLDEN["polling_statuses"]) is not ended  # poll() stops at the end
+    assert (body["error"] is not None) is (status is TaskStatus.FAILED)
+    if status not in (TaskStatus.CANCELLED, TaskStatus.EXPIRED):  # outside the SDK's Literal
+        video = openai.types.Video.model_validate(body)  # strictly: every type as declared
+        assert (video.id, video.size, video.seconds) == (task.id, "1280x720", "5")
+
+
+def test_golden_list_deleted_and_error_shapes() -> None:
+    page = native.encode_list([{"id": "a"}, {"id": "b"}], has_more=True)
+    assert list(page) == GOLDEN["list_fields"]
+    assert (page["first_id"], page["last_id"], page["has_more"]) == ("a", "b", True)
+    assert native.encode_deleted(GOLDEN["deleted"]["id"]) == GOLDEN["deleted"]
+    status, body = native.encode_error(GatewayError(ErrorKind.NOT_FOUND, "no such video"))
+    assert status == 404 and list(body["error"]) == GOLDEN["error_fields"]
 
 
 def sdk(gateway: Any, key: str) -> openai.OpenAI:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import base64
+import json
 import threading
 import time
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlparse
@@ -12,6 +14,11 @@ from urllib.parse import parse_qs, urlencode, urlparse
 import httpx
 import pytest
 
+from seedgate.dialects import seedance15pro as codec
+from seedgate.domain.errors import ErrorKind, GatewayError
+from seedgate.domain.pricing import PriceTable
+from seedgate.domain.request import Role, normalize
+from seedgate.domain.task import Outputs, Rendition, Task, TaskStatus
 from seedgate.media.probe import probe_video
 from seedgate.store.ledger import entries_of
 from seedgate.store.schema import tasks
@@ -19,13 +26,59 @@ from seedgate.store.tasks import get_task
 
 from .helpers import MediaServer, png_bytes, wait_for_status
 
-SEED_EXAMPLE = {
-    "prompt": "Drone shot over neon night market",
-    "aspect_ratio": "16:9",
-    "duration": "5",
-    "sound": False,
-    "image_urls": ["https://cdn.example.com/reference/frame01.png"],
-}
+GOLDEN = json.loads((Path(__file__).parent / "golden" / "seedance15pro.json").read_text())
+SEED_EXAMPLE: dict[str, Any] = GOLDEN["generate"]["request"]
+
+
+# -- golden file: the seed's examples through the codec -------------------------------------
+
+
+def test_golden_generate_request_decodes_and_its_answer_matches() -> None:
+    request, sanitized = codec.decode_create(SEED_EXAMPLE)
+    normalized = normalize(request)
+    assert (normalized.model, normalized.resolution, normalized.duration) == (
+        "seedance-1-5-pro", "720p", 5)
+    assert normalized.generate_audio is False and normalized.ratio == "adaptive"  # the image's
+    assert [(i.url, i.role) for i in normalized.inputs] == [
+        (SEED_EXAMPLE["image_urls"][0], Role.FIRST_FRAME)]
+    assert sanitized == SEED_EXAMPLE
+    expected = GOLDEN["generate"]["response"]
+    task = Task(id=expected["data"]["task_id"], key_id=1, dialect=codec.NAME, request=normalized,
+                client_request=sanitized, status=TaskStatus.QUEUED, price=65, refunded=0,
+                created_at=0, updated_at=0, deadline_at=1)
+    assert codec.encode_created(task) == expected
+
+
+def test_golden_status_answer_matches_field_for_field() -> None:
+    expected = GOLDEN["status"]["response"]
+    data = expected["data"]
+    request, sanitized = codec.decode_create(data["request"])
+    created = round(datetime.fromisoformat(data["created_at"]).timestamp() * 1000)
+    task = Task(id=data["task_id"], key_id=1, dialect=codec.NAME, request=normalize(request),
+                client_request=sanitized, status=TaskStatus.SUCCEEDED, price=65, refunded=0,
+                created_at=created, updated_at=created, deadline_at=created + 1,
+                outputs=Outputs("v.mp4", Rendition(1280, 720, 5, "16:9", 1, False)))
+    assert codec.encode_task(task, data["response"]) == expected
+
+
+@pytest.mark.parametrize("row", GOLDEN["credits"], ids=lambda row: f"{row['duration']}s"
+                         f"{'+sound' if row['sound'] else ''}")
+def test_golden_credit_table(row: dict[str, Any]) -> None:
+    body = {**GOLDEN["status"]["response"]["data"]["request"], "duration": row["duration"],
+            "sound": row["sound"]}
+    request, _ = codec.decode_create(body)
+    assert PriceTable.with_overrides({}).quote(normalize(request)) == row["credits"]
+
+
+@pytest.mark.parametrize("status", GOLDEN["errors"])
+def test_golden_error_statuses_keep_the_envelope(status: int) -> None:
+    kind = {401: ErrorKind.UNAUTHORIZED, 402: ErrorKind.INSUFFICIENT_CREDITS,
+            429: ErrorKind.RATE_LIMITED, 500: ErrorKind.INTERNAL}[status]
+    assert codec.encode_error(GatewayError(kind, "why")) == (
+        status, {"code": status, "message": "why", "data": None})
+
+
+# -- over HTTP -----------------------------------------------------------------------------
 
 
 def create(client: httpx.Client, body: dict[str, Any]) -> str:
