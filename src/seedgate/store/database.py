@@ -24,6 +24,8 @@ from alembic.config import Config
 from filelock import FileLock
 from sqlalchemy.engine import Connection, Engine, make_url
 
+from seedgate.store.driver import json_text
+
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
@@ -42,10 +44,6 @@ class _UnitFailed(Exception):
     """A unit failed after it may have written: the batch must be rolled back."""
 
 
-def _json_dumps(value: Any) -> str:
-    return orjson.dumps(value).decode()
-
-
 def normalize_url(url: str) -> str:
     """Accept the usual `postgresql://` and `postgres://` forms; use psycopg 3."""
     for prefix in ("postgres://", "postgresql://"):
@@ -56,7 +54,7 @@ def normalize_url(url: str) -> str:
 
 def _sqlite_engine(url: str, begin: str, pool_size: int) -> Engine:
     engine = sa.create_engine(
-        url, json_serializer=_json_dumps, json_deserializer=orjson.loads,
+        url, json_serializer=json_text, json_deserializer=orjson.loads,
         pool_size=pool_size, max_overflow=0,
     )
 
@@ -90,7 +88,7 @@ class Database:
         else:
             connect_args = {"options": f"-csearch_path={schema}"} if schema else {}
             self.reader = sa.create_engine(
-                self.url, json_serializer=_json_dumps, json_deserializer=orjson.loads,
+                self.url, json_serializer=json_text, json_deserializer=orjson.loads,
                 pool_size=read_threads + 2, max_overflow=4, connect_args=connect_args,
                 pool_pre_ping=True,
             )

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from seedgate.store.database import Refused
+from seedgate.store.driver import DriverStatement
 from seedgate.store.schema import balances, ledger
 
 
@@ -29,19 +30,19 @@ class InsufficientBalance(Refused):
         self.needed = needed
 
 
-# Built once: executing a prepared statement with parameters skips SQLAlchemy's per-call
-# statement construction and cache-key work, which dominated the cost of a create.
+# Built once; the writes of every create and refund run on the driver (store/driver.py).
 _BALANCE = sa.select(balances.c.balance).where(balances.c.key_id == sa.bindparam("k"))
-_ADD = (
+_ADD = DriverStatement(
     balances.update().where(balances.c.key_id == sa.bindparam("k"))
     .values(balance=balances.c.balance + sa.bindparam("delta"))
 )
-_SPEND = (
+_SPEND = DriverStatement(
     balances.update()
     .where(balances.c.key_id == sa.bindparam("k"), balances.c.balance >= sa.bindparam("cost"))
     .values(balance=balances.c.balance - sa.bindparam("cost"))
 )
-_APPEND = ledger.insert()
+_APPEND = DriverStatement(
+    ledger.insert(), ("key_id", "task_id", "kind", "amount", "note", "created_at"))
 
 
 def balance_of(conn: Connection, key_id: int) -> int:
@@ -52,7 +53,7 @@ def _append(
     conn: Connection, key_id: int, kind: EntryKind, *, amount: int, now: int,
     task_id: str | None = None, note: str | None = None,
 ) -> None:
-    conn.execute(_APPEND, {
+    _APPEND.execute(conn, {
         "key_id": key_id, "task_id": task_id, "kind": kind.value, "amount": amount,
         "note": note, "created_at": now,
     })
@@ -62,14 +63,14 @@ def grant(conn: Connection, key_id: int, amount: int, now: int, note: str | None
     """Add (or, with a negative amount, remove) credits; returns the new balance."""
     if amount < 0 and balance_of(conn, key_id) + amount < 0:
         raise InsufficientBalance(balance_of(conn, key_id), -amount)
-    conn.execute(_ADD, {"k": key_id, "delta": amount})
+    _ADD.execute(conn, {"k": key_id, "delta": amount})
     _append(conn, key_id, EntryKind.GRANT, amount=amount, now=now, note=note)
     return balance_of(conn, key_id)
 
 
 def debit(conn: Connection, key_id: int, task_id: str, amount: int, now: int) -> None:
     """Spend `amount` for a task, or raise InsufficientBalance and change nothing."""
-    if conn.execute(_SPEND, {"k": key_id, "cost": amount}).rowcount != 1:
+    if _SPEND.execute(conn, {"k": key_id, "cost": amount}) != 1:
         raise InsufficientBalance(balance_of(conn, key_id), amount)
     _append(conn, key_id, EntryKind.DEBIT, amount=-amount, now=now, task_id=task_id)
 
@@ -79,7 +80,7 @@ def credit_back(
 ) -> None:
     """Return credits for a task; the ledger's unique (task_id, kind) makes it once-only."""
     _append(conn, key_id, kind, amount=amount, now=now, task_id=task_id)
-    conn.execute(_ADD, {"k": key_id, "delta": amount})
+    _ADD.execute(conn, {"k": key_id, "delta": amount})
 
 
 def entries_of(conn: Connection, key_id: int) -> list[tuple[str, int, str | None]]:

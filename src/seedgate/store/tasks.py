@@ -9,6 +9,7 @@ from sqlalchemy.engine import Connection, RowMapping
 
 from seedgate.domain.request import GenerationRequest
 from seedgate.domain.task import TERMINAL, Outputs, Task, TaskStatus, sources_of
+from seedgate.store.driver import DriverStatement, json_text
 from seedgate.store.schema import tasks
 
 ACTIVE = (TaskStatus.QUEUED.value, TaskStatus.RUNNING.value)
@@ -29,18 +30,23 @@ def _task(row: RowMapping) -> Task:
     )
 
 
-# Hot statements are built once (see store/ledger.py).
-_INSERT = tasks.insert()
+# Hot statements are built once; the insert runs on the driver (store/driver.py).
+_INSERTED = ("id", "key_id", "dialect", "model", "status", "progress", "price", "refunded",
+             "request", "client_request", "attempts", "created_at", "updated_at",
+             "deadline_at")
+_INSERT = DriverStatement(tasks.insert(), _INSERTED)
 _BY_ID = sa.select(tasks).where(tasks.c.id == sa.bindparam("task_id"))
 
 
 def insert_task(conn: Connection, task: Task) -> None:
-    conn.execute(_INSERT, {
+    _INSERT.execute(conn, {
         "id": task.id, "key_id": task.key_id, "dialect": task.dialect,
         "model": task.request.model, "status": task.status.value, "progress": task.progress,
-        "price": task.price, "refunded": task.refunded, "request": task.request.to_json(),
-        "client_request": task.client_request, "attempts": 0, "created_at": task.created_at,
-        "updated_at": task.updated_at, "deadline_at": task.deadline_at,
+        "price": task.price, "refunded": task.refunded,
+        "request": json_text(task.request.to_json()),
+        "client_request": json_text(task.client_request), "attempts": 0,
+        "created_at": task.created_at, "updated_at": task.updated_at,
+        "deadline_at": task.deadline_at,
     })
 
 
