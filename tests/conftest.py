@@ -4,6 +4,7 @@ SEEDGATE_TEST_DATABASE_URL) on PostgreSQL in a schema of its own."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import secrets
 import socket
@@ -43,9 +44,15 @@ class DatabaseTarget:
 
 @pytest.fixture
 def database(tmp_path: Path) -> Iterator[DatabaseTarget]:
-    """A fresh, empty database: a SQLite file, or a new PostgreSQL schema."""
+    with fresh_database(tmp_path) as target:
+        yield target
+
+
+@contextlib.contextmanager
+def fresh_database(home: Path) -> Iterator[DatabaseTarget]:
+    """A fresh, empty database: a SQLite file in `home`, or a new PostgreSQL schema."""
     if not TEST_DATABASE_URL:
-        yield DatabaseTarget(f"sqlite:///{tmp_path / 'seedgate.db'}", None)
+        yield DatabaseTarget(f"sqlite:///{home / 'seedgate.db'}", None)
         return
     schema = f"t_{secrets.token_hex(6)}"
     admin = sa.create_engine(normalize_url(TEST_DATABASE_URL))

@@ -13,22 +13,17 @@ told about, and its balance is the grant minus what those tasks consumed.
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import secrets
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 import httpx
 import pytest
-import sqlalchemy as sa
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
@@ -38,13 +33,11 @@ from seedgate.domain.request import GenerationRequest, normalize
 from seedgate.domain.task import Task, TaskStatus
 from seedgate.http.app import dialect_routes
 from seedgate.store import tasks as task_store
-from seedgate.store.database import normalize_url
 from seedgate.store.ledger import entries_of
 
 from . import strategies as s
-from .conftest import DatabaseTarget, RunningGateway, ThreadedServer, gateway_settings
+from .conftest import RunningGateway, ThreadedServer, fresh_database, gateway_settings
 
-TEST_DATABASE_URL = os.environ.get("SEEDGATE_TEST_DATABASE_URL")
 PURE = settings(max_examples=100, deadline=None, derandomize=True, database=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much,
                                        HealthCheck.data_too_large])
@@ -392,29 +385,11 @@ class Harness:
         assert self.gateway.balance(self.secret) == INITIAL_CREDITS - sum(consumed.values())
 
 
-@contextlib.contextmanager
-def module_database(home: Path) -> Iterator[DatabaseTarget]:
-    """Like the `database` fixture, for one module: a SQLite file or a PostgreSQL schema."""
-    if not TEST_DATABASE_URL:
-        yield DatabaseTarget(f"sqlite:///{home / 'seedgate.db'}", None)
-        return
-    schema = f"t_{secrets.token_hex(6)}"
-    admin = sa.create_engine(normalize_url(TEST_DATABASE_URL))
-    with admin.begin() as conn:
-        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        yield DatabaseTarget(TEST_DATABASE_URL, schema)
-    finally:
-        with admin.begin() as conn:
-            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
-
-
 @pytest.fixture(scope="module")
 def harness(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Harness]:
     """One gateway for the module, its worker off so that tasks stay as created."""
     root = tmp_path_factory.mktemp("properties")
-    with module_database(root) as target:
+    with fresh_database(root) as target:
         settings_ = gateway_settings(root / "home", target)
         with ThreadedServer(settings_, worker=False) as server, httpx.Client(
                 base_url=f"http://127.0.0.1:{settings_.port}", timeout=30) as http:
