@@ -56,7 +56,7 @@ class Receiver:
                 self.end_headers()
                 self.wfile.write(answer.body)
 
-            do_POST = do_GET = _answer  # noqa: N815
+            do_POST = do_GET = _answer
 
             def log_message(self, *args: Any) -> None:
                 pass

@@ -5,6 +5,7 @@ HTTP to a receiver on 127.0.0.1; the database is SQLite or PostgreSQL."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 import secrets
 from collections.abc import Awaitable, Callable, Iterator
 from functools import partial
@@ -101,7 +102,7 @@ def test_failures_follow_the_retry_schedule_for_three_days_then_give_up(
         assert await rig.engine.run_once() == 0  # given up: never sent again
 
     rig.run(scenario)
-    gaps = [later - earlier for earlier, later in zip(attempted_at, attempted_at[1:])]
+    gaps = [later - earlier for earlier, later in itertools.pairwise(attempted_at)]
     assert gaps == [seconds * 1000 for seconds in SCHEDULE_S[1:]]
     assert 3 * 86_400 < sum(SCHEDULE_S) < 3.5 * 86_400
     final = rig.state(delivery)
