@@ -188,7 +188,7 @@ class NativeEndpoints:
         key = await authorize(self.gateway, call.authorization)
         delivery = await self.gateway.webhooks.replay(
             key, call.path_params["video_id"], call.path_params["delivery_id"])
-        return json_reply(codec.encode_delivery(delivery), 202)
+        return json_reply(codec.encode_delivery(delivery))
 
     def _video(self, task: Task, queue_position: int | None, base: str) -> dict[str, Any]:
         return codec.encode_video(
