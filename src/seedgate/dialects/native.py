@@ -183,11 +183,7 @@ def _size_entry(size: Any, model: Model) -> tuple[str, str] | None:
 
 def _webhook(value: Any) -> dict[str, Any]:
     """`{url, events}`: an http(s) URL and the events to send (default: the endings)."""
-    if isinstance(value, str):  # a form field carries the object as JSON text
-        try:
-            value = orjson.loads(value)
-        except orjson.JSONDecodeError:
-            raise invalid("webhook", "`webhook` must be a JSON object.") from None
+    value = _from_form(value, "webhook", "a JSON object")
     if not isinstance(value, dict):
         raise invalid("webhook", '`webhook` must be an object: {"url": "https://...", '
                       '"events": ["video.completed", ...]}.')
@@ -234,14 +230,20 @@ def _linked_reference(value: Any) -> tuple[MediaInput, ...]:
 def _inputs(value: Any) -> tuple[MediaInput, ...]:
     if value is None:
         return ()
-    if isinstance(value, str):  # a form field carries the list as JSON text
-        try:
-            value = orjson.loads(value)
-        except orjson.JSONDecodeError:
-            raise invalid("inputs", "`inputs` must be a JSON array.") from None
+    value = _from_form(value, "inputs", "a JSON array")
     if not isinstance(value, list):
         raise invalid("inputs", "`inputs` must be an array of {type, url, role} objects.")
     return tuple(_input(index, item) for index, item in enumerate(value))
+
+
+def _from_form(value: Any, name: str, what: str) -> Any:
+    """A structured field: a form field carries it as JSON text."""
+    if not isinstance(value, str):
+        return value
+    try:
+        return orjson.loads(value)
+    except orjson.JSONDecodeError:
+        raise invalid(name, f"`{name}` must be {what}.") from None
 
 
 def _input(index: int, item: Any) -> MediaInput:

@@ -90,6 +90,8 @@ class DeliveryEngine:
     async def run_once(self) -> int:
         """Send every delivery due now (at most `concurrency`); how many were attempted."""
         now = self.clock()
+        if not await self._db.read(partial(store.any_due, now=now)):
+            return 0
         leased = await self._db.write(partial(
             store.lease_due, owner=self.owner, now=now, until=now + self._lease_ms,
             limit=self._concurrency))
