@@ -32,6 +32,11 @@ class Answer:
     body: bytes = b"ok"
 
 
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 128  # concurrent deliveries must not overflow the listen backlog
+    daemon_threads = True
+
+
 class Receiver:
     def __init__(self) -> None:
         self.received: list[Received] = []
@@ -61,8 +66,7 @@ class Receiver:
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
+        self.httpd = _Server(("127.0.0.1", 0), Handler)
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 
     def __enter__(self) -> Receiver:
