@@ -161,6 +161,15 @@ def replay(conn: Connection, task_id: str, event_id: str, now: int) -> bool:
     return True
 
 
+def prune(conn: Connection, before: int) -> int:
+    """Delete deliveries that ended before `before` (Unix ms), with their attempts;
+    returns how many deliveries."""
+    ended = sa.select(D.c.id).where(D.c.status != PENDING, D.c.finished_at < before)
+    conn.execute(webhook_attempts.delete().where(
+        webhook_attempts.c.delivery_id.in_(ended.scalar_subquery())))
+    return conn.execute(D.delete().where(D.c.id.in_(ended.scalar_subquery()))).rowcount
+
+
 # -- secrets ------------------------------------------------------------------------------
 
 S = webhook_secrets
