@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import ssl
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -220,3 +221,54 @@ def wait_for_log(client: httpx.Client, video_id: str) -> Any:
             return log[0]
         assert time.monotonic() < deadline, log
         time.sleep(0.05)
+
+
+def self_signed(tmp_path: Path, name: str) -> tuple[Path, Path]:
+    """A certificate for `name` and its key, as PEM files."""
+    from datetime import UTC, datetime, timedelta
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = datetime.now(UTC)
+    cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject)
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - timedelta(minutes=5)).not_valid_after(now + timedelta(hours=1))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(key, hashes.SHA256()))
+    cert_file, key_file = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                           serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return cert_file, key_file
+
+
+def test_https_goes_to_the_checked_address_and_verifies_the_name(tmp_path: Path) -> None:
+    """The connection is pinned to the address the guard checked (127.0.0.1) while TLS
+    sends the name as SNI and verifies the certificate against it, not against the IP."""
+    cert_file, key_file = self_signed(tmp_path, "hooks.test")
+    with Receiver() as receiver:
+        server_side = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        server_side.load_cert_chain(cert_file, key_file)
+        receiver.httpd.socket = server_side.wrap_socket(receiver.httpd.socket, server_side=True)
+        trusting = ssl.create_default_context(cafile=str(cert_file))
+        port = receiver.httpd.server_port
+        guard = OutboundGuard(parse_networks("127.0.0.1/32"), stub_resolver)
+
+        async def fetch(url: str) -> Any:
+            http = GuardedHttp(guard, verify=trusting)
+            try:
+                return await http.request("GET", url, Limits(timeout_s=5, max_bytes=1000))
+            finally:
+                await http.close()
+
+        assert asyncio.run(fetch(f"https://hooks.test:{port}/tls")).status == 200
+        with pytest.raises(httpx.ConnectError, match=r"CERTIFICATE_VERIFY_FAILED"):
+            asyncio.run(fetch(f"https://127.0.0.1:{port}/tls"))  # the IP is not the name
+    assert [call.headers["host"] for call in receiver.at("/tls")] == [f"hooks.test:{port}"]

@@ -5,6 +5,7 @@ whole call bounded in size and time."""
 from __future__ import annotations
 
 import asyncio
+import ssl
 from dataclasses import dataclass, field
 from urllib.parse import urljoin, urlsplit
 
@@ -43,10 +44,10 @@ class GuardedHttp:
     kept alive: a pooled connection is keyed by address, and two names on one address
     must not share one (each has its own TLS name)."""
 
-    def __init__(self, guard: OutboundGuard) -> None:
+    def __init__(self, guard: OutboundGuard, *, verify: ssl.SSLContext | bool = True) -> None:
         self.guard = guard
         self._client = httpx.AsyncClient(
-            follow_redirects=False, trust_env=False,
+            follow_redirects=False, trust_env=False, verify=verify,
             limits=httpx.Limits(max_keepalive_connections=0),
             headers={"user-agent": USER_AGENT},
         )
