@@ -41,6 +41,10 @@ def test_events_stream_each_change_until_the_video_ends(gateway: RunningGateway)
         assert progress == sorted(progress) and len(progress) >= 2
         ids = [line for line in text.splitlines() if line.startswith("id: ")]
         assert ids == [f"id: {n}" for n in range(1, len(events) + 1)]
+        slow = client.post("/v1/videos", json={"prompt": "slow @sim:delay=60"}).json()["id"]
+        head = client.head(f"/v1/videos/{slow}/events")  # answers at once, unfinished
+        assert head.status_code == 200
+        assert head.headers["content-type"].startswith("text/event-stream")
         missing = client.get("/v1/videos/task_000000000000000000000000/events")
         assert missing.status_code == 404 and missing.json()["error"]["param"] == "video_id"
     with gateway.client() as anonymous:

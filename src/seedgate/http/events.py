@@ -23,6 +23,7 @@ from seedgate.http.media import output_urls
 from seedgate.http.plumbing import authorize, base_url, error_reply, gateway_of
 from seedgate.service.watch import Snapshot, changes, snapshot
 
+EVENT_STREAM = "text/event-stream"
 HEARTBEAT_S = 15.0
 RECONNECT_MS = 2000
 
@@ -34,11 +35,12 @@ async def stream_events(request: Request) -> Response:
         first = await snapshot(gateway.tasks, key, request.path_params["video_id"])
     except GatewayError as error:
         return error_reply(error, codec.encode_error).response()
+    headers = {"cache-control": "no-cache", "x-accel-buffering": "no"}
+    if request.method == "HEAD":  # the headers only: no stream to hold open
+        return Response(media_type=EVENT_STREAM, headers=headers)
     base = base_url(gateway, request.url.scheme, request.headers.get("host"))
-    return StreamingResponse(
-        _events(gateway, key, first, base), media_type="text/event-stream",
-        headers={"cache-control": "no-cache", "x-accel-buffering": "no"},
-    )
+    return StreamingResponse(_events(gateway, key, first, base), media_type=EVENT_STREAM,
+                             headers=headers)
 
 
 async def _events(gateway: Gateway, key: ApiKey, first: Snapshot,
