@@ -10,10 +10,13 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
+import openai
 import pytest
 
 from seedgate.cli import main as cli
 from seedgate.clock import now_ms
+from seedgate.dialects import native
+from seedgate.domain.errors import GatewayError
 from seedgate.webhooks.delivery import SCHEDULE_S
 
 from .conftest import DatabaseTarget, RunningGateway, ThreadedServer, gateway_settings
@@ -221,3 +224,32 @@ def test_cli_prints_and_rotates_a_keys_webhook_secret(
     assert first.startswith("whsec_") and rotated.startswith("whsec_") and rotated != first
     assert cli(["keys", "webhook-secret", "nobody"]) == 2
 
+
+
+def test_the_openai_sdk_sends_a_webhook_and_verifies_what_it_gets(
+    gateway: RunningGateway, receiver: Receiver
+) -> None:
+    """`extra_body={"webhook": ...}` (a multipart form, as the SDK sends it) subscribes,
+    and the SDK's own Standard Webhooks check accepts the event."""
+    key = gateway.new_key()
+    client = openai.OpenAI(base_url=f"{gateway.url}/v1", api_key=key, max_retries=0)
+    video = client.videos.create(prompt=VIOLATION, extra_body={"webhook": {
+        "url": receiver.url("/sdk"), "events": ["video.in_progress", "video.failed"]}})
+    calls = receiver.wait_for("/sdk", 2)
+    secret = secret_of(gateway, key)
+    events = [client.webhooks.unwrap(call.body, call.headers, secret=secret) for call in calls]
+    assert [event.type for event in events] == ["video.in_progress", "video.failed"]
+    assert {event.data.id for event in events} == {video.id}
+    with pytest.raises(openai.InvalidWebhookSignatureError):
+        client.webhooks.unwrap(calls[0].body + b" ", calls[0].headers, secret=secret)
+
+
+def test_a_webhook_as_form_fields() -> None:
+    body = native.form_fields({"prompt": ["x"], "webhook[url]": ["https://h.example/"],
+                               "webhook[events][]": ["video.queued", "video.failed"]})
+    assert body["webhook"] == {"url": "https://h.example/",
+                               "events": ["video.queued", "video.failed"]}
+    _, parameters = native.decode_create(body)
+    assert parameters["webhook"] == body["webhook"]
+    with pytest.raises(GatewayError, match=r"webhook\[secret\]"):
+        native.form_fields({"webhook[url]": ["https://h.example/"], "webhook[secret]": ["s"]})

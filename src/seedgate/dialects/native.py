@@ -59,6 +59,7 @@ TRUE, FALSE = ("true", "1", "yes", "on"), ("false", "0", "no", "off")
 SIZE = re.compile(r"(\d{2,5})x(\d{2,5})")
 INTEGER = re.compile(r"-?\d{1,10}")
 FLAT_INPUT = "inputs[]["
+FLAT_WEBHOOK = "webhook["
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,9 +112,14 @@ def decode_create(
 def form_fields(fields: dict[str, list[str]]) -> dict[str, Any]:
     """A form's fields as a create body. The openai SDK flattens a list of objects given in
     `extra_body` into repeated `inputs[][type]`, `inputs[][url]`... fields; they are zipped
-    back, so every item must give the same keys (or `inputs` is sent as JSON text)."""
+    back, so every item must give the same keys (or `inputs` is sent as JSON text). A
+    `webhook` object arrives as `webhook[url]` and repeated `webhook[events][]`."""
     body: dict[str, Any] = {name: values[-1] for name, values in fields.items()
-                            if not name.startswith(FLAT_INPUT)}
+                            if not name.startswith((FLAT_INPUT, FLAT_WEBHOOK))}
+    flat_hook = {name: values for name, values in fields.items()
+                 if name.startswith(FLAT_WEBHOOK)}
+    if flat_hook:
+        body["webhook"] = _flat_webhook(flat_hook)
     columns = {name[len(FLAT_INPUT):-1]: values for name, values in fields.items()
                if name.startswith(FLAT_INPUT) and name.endswith("]")}
     if columns:
@@ -123,6 +129,19 @@ def form_fields(fields: dict[str, list[str]]) -> dict[str, Any]:
         body["inputs"] = [dict(zip(columns, row, strict=True))
                           for row in zip(*columns.values(), strict=True)]
     return body
+
+
+def _flat_webhook(fields: dict[str, list[str]]) -> dict[str, Any]:
+    hook: dict[str, Any] = {}
+    for name, values in fields.items():
+        if name == FLAT_WEBHOOK + "url]":
+            hook["url"] = values[-1]
+        elif name == FLAT_WEBHOOK + "events][]":
+            hook["events"] = values
+        else:
+            raise invalid("webhook", f"Unrecognized form field `{name}`; `webhook` takes "
+                          "`webhook[url]` and `webhook[events][]`.")
+    return hook
 
 
 def _boolean(body: dict[str, Any], name: str) -> bool:
