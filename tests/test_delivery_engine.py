@@ -24,6 +24,7 @@ from seedgate.webhooks.delivery import SCHEDULE_S, DeliveryEngine
 from seedgate.webhooks.keyring import Keyring
 from seedgate.webhooks.secretbox import SecretBox
 
+from .conftest import DatabaseTarget
 from .receiver import Answer, Receiver, verified
 
 T = TypeVar("T")
@@ -215,3 +216,32 @@ def test_rotation_signs_with_both_secrets_for_a_day(db: Database, receiver: Rece
     assert verified(old, call) == verified(new, call) == {"hello": "receiver"}
     stored: Any = db.read_sync(partial(store.secrets_of, key_id=rig.key_id))
     assert new not in stored.secret and old not in (stored.previous or "")  # encrypted
+
+
+def test_two_senders_on_one_database_send_each_event_once_in_order(
+    db: Database, receiver: Receiver, database: DatabaseTarget
+) -> None:
+    """Two engines with their own connections (as two worker processes) share the outbox:
+    the leases give each delivery to one of them, and a task's events stay in order."""
+    rig = Rig(db)
+    other_db = Database(database.url, schema=database.schema)
+    other = DeliveryEngine(other_db, rig.http, rig.keyring, timeout_s=5, poll_s=0.05,
+                           clock=rig.clock, jitter=0.0)
+    tasks = [f"task_{secrets.token_hex(12)}" for _ in range(8)]
+    added = [rig.add(receiver.url(f"/{task}"), task) for _ in range(4) for task in tasks]
+
+    async def scenario() -> list[int]:
+        rounds = []
+        try:
+            while sum(rounds) < len(added):
+                counts = await asyncio.gather(rig.engine.run_once(), other.run_once())
+                rounds.append(sum(counts))
+                assert rounds[-1] <= len(tasks)  # one event per task at a time
+        finally:
+            await other_db.close()
+        return rounds
+
+    rig.run(scenario)
+    for task in tasks:
+        sent = [call.headers["webhook-id"] for call in receiver.at(f"/{task}")]
+        assert sent == [d.event_id for d in added if d.task_id == task]  # once each, in order
