@@ -81,6 +81,9 @@ def gateway_settings(home: Path, database: DatabaseTarget, **overrides: Any) -> 
         "database_url": database.url, "database_schema": database.schema,
         "simulator_latency": 0.0, "lease_seconds": 2.0, "worker_poll_interval": 0.05,
         "refresh_interval": 0.2, "rate_limit": 0, "log_level": "WARNING",
+        # The input images and webhook receivers of the tests listen on 127.0.0.1; other
+        # loopback addresses (127.0.0.2, ::1) stay refused, for the SSRF tests.
+        "outbound_allow": "127.0.0.1/32",
         **overrides,
     }
     return Settings(**values)

@@ -14,12 +14,15 @@ from seedgate.clock import now_ms
 from seedgate.config import Settings
 from seedgate.domain.idempotency import KEEP_MS, StoredResponse
 from seedgate.domain.request import GenerationRequest, normalize
+from seedgate.domain.webhooks import Delivery, DeliveryStatus
 from seedgate.engine.janitor import GRACE_S, Janitor
 from seedgate.media.signing import UrlSigner
 from seedgate.media.storage import InvalidKey, LocalStorage
 from seedgate.service.accounts import Accounts
 from seedgate.store import idempotency
+from seedgate.store import webhooks as webhook_store
 from seedgate.store.database import Database
+from seedgate.store.schema import webhook_attempts
 
 
 def test_storage_refuses_keys_that_leave_its_root(tmp_path: Path) -> None:
@@ -62,13 +65,25 @@ def test_janitor_removes_only_what_has_expired(tmp_path: Path, db: Database) -> 
         response = StoredResponse("hash", f"task_{name}", 200, b"{}", now_ms() - age_ms)
         db.write_sync(partial(idempotency.record, key_id=key.id, key=name, response=response))
 
-    async def sweep() -> tuple[int, int]:
+    for name, ended_ms in (("old", int(ancient * 1000)), ("new", now_ms())):
+        db.write_sync(partial(webhook_store.insert_delivery, delivery=Delivery(
+            0, f"msg_{name}", f"task_{name}", key.id, "video.completed", "http://x.test/",
+            b"{}", DeliveryStatus.DELIVERED, 0, 1, ended_ms, ended_ms, finished_at=ended_ms)))
+        [stored] = db.read_sync(partial(webhook_store.deliveries_of, task_id=f"task_{name}"))
+        db.write_sync(lambda conn, stored=stored, at=ended_ms: conn.execute(
+            webhook_attempts.insert().values(delivery_id=stored.id, attempted_at=at,
+                                             duration_ms=5, status_code=200)))
+
+    async def sweep() -> tuple[int, int, int]:
         try:
             return await Janitor(db, storage, ttl).sweep()
         finally:
             await db.close()
 
-    assert asyncio.run(sweep()) == (1, 1)
+    assert asyncio.run(sweep()) == (1, 1, 1)
+    kept = db.read_sync(partial(webhook_store.deliveries_of, task_id="task_new"))
+    assert [d.event_id for d in kept] == ["msg_new"]
+    assert db.read_sync(partial(webhook_store.deliveries_of, task_id="task_old")) == []
     assert not storage.exists("videos/old.mp4") and storage.exists("videos/new.mp4")
     assert db.read_sync(partial(idempotency.find, key_id=key.id, key="old")) is None
     assert db.read_sync(partial(idempotency.find, key_id=key.id, key="new")) is not None

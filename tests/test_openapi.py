@@ -107,7 +107,7 @@ def test_schemathesis_finds_no_server_error_and_no_reply_off_the_schema(
 ) -> None:
     """Every operation, fuzzed with valid and invalid requests. No worker runs, so the
     tasks the fuzzer creates stay queued (no renders); finished tasks are checked below."""
-    gateway = make_gateway(worker=False)
+    gateway = make_gateway(worker=False, max_wait=1)
     headers = {"authorization": f"Bearer {gateway.new_key(credits=10**9, rate_limit=0)}"}
     failures: list[str] = []
     for result in load_schema().get_all_operations():

@@ -55,7 +55,7 @@ def test_debit_refund_and_the_ledger_agree(db: Database) -> None:
     with pytest.raises(ledger.InsufficientBalance):
         db.write_sync(lambda conn: lifecycle.create(conn, new_task(key.id, "task_2")))
     assert db.read_sync(lambda conn: task_store.get_task(conn, "task_2")) is None
-    assert db.write_sync(partial(lifecycle.start, task_id="task_1", provider="p", now=NOW))
+    assert db.write_sync(partial(lifecycle.start, task=task, provider="p", now=NOW))
     fail = partial(lifecycle.end_unsuccessfully, task=task, target=TaskStatus.FAILED,
                    code="X", message="m", now=NOW)
     assert db.write_sync(fail) is True
@@ -70,7 +70,7 @@ def test_success_cannot_follow_failure_and_settles_overpayment(db: Database) -> 
     key, _ = Accounts(db).create_key("carol", 1000)
     task = new_task(key.id, "task_s", price=156)
     db.write_sync(lambda conn: lifecycle.create(conn, task))
-    db.write_sync(partial(lifecycle.start, task_id=task.id, provider="p", now=NOW))
+    db.write_sync(partial(lifecycle.start, task=task, provider="p", now=NOW))
     outputs = Outputs("videos/x.mp4", Rendition(1280, 720, 5, "16:9", 1, False))
     assert db.write_sync(partial(lifecycle.succeed, task=task, outputs=outputs,
                                  final_price=65, now=NOW))
@@ -138,4 +138,4 @@ def test_transition_guards_against_stale_state(db: Database) -> None:
     assert db.write_sync(partial(lifecycle.end_unsuccessfully, task=cancelled,
                                  target=TaskStatus.CANCELLED, code="CANCELLED",
                                  message="by client", now=NOW))
-    assert not db.write_sync(partial(lifecycle.start, task_id=task.id, provider="p", now=NOW))
+    assert not db.write_sync(partial(lifecycle.start, task=task, provider="p", now=NOW))

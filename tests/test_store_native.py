@@ -35,10 +35,10 @@ def test_list_pages_by_sequence_with_filters_and_per_key(db: Database) -> None:
     accounts = Accounts(db)
     mine, _ = accounts.create_key("mine", 1000)
     theirs, _ = accounts.create_key("theirs", 1000)
-    created(db, mine.id, "t1", "t2")
+    _, second = created(db, mine.id, "t1", "t2")
     created(db, theirs.id, "x1")
     created(db, mine.id, "t3")
-    db.write_sync(partial(lifecycle.start, task_id="t2", provider="p", now=NOW))
+    db.write_sync(partial(lifecycle.start, task=second, provider="p", now=NOW))
 
     def ids(**options: object) -> list[str]:
         listed = db.read_sync(partial(task_store.list_tasks, key_id=mine.id, **options))
@@ -58,19 +58,19 @@ def test_queue_positions_count_queued_tasks_of_every_key(db: Database) -> None:
     accounts = Accounts(db)
     one, _ = accounts.create_key("one", 1000)
     two, _ = accounts.create_key("two", 1000)
-    created(db, one.id, "q1")
+    [first] = created(db, one.id, "q1")
     created(db, two.id, "q2")
     created(db, one.id, "q3")
     position = partial(task_store.queue_position)
     assert [db.read_sync(partial(position, task_id=t)) for t in ("q1", "q2", "q3")] == [0, 1, 2]
-    db.write_sync(partial(lifecycle.start, task_id="q1", provider="p", now=NOW))
+    db.write_sync(partial(lifecycle.start, task=first, provider="p", now=NOW))
     assert db.read_sync(partial(position, task_id="q3")) == 1
 
 
 def test_cancel_refunds_a_queued_task_once_and_never_a_running_one(db: Database) -> None:
     key, _ = Accounts(db).create_key("k", 1000)
     queued, running = created(db, key.id, "c1", "c2")
-    db.write_sync(partial(lifecycle.start, task_id="c2", provider="p", now=NOW))
+    db.write_sync(partial(lifecycle.start, task=running, provider="p", now=NOW))
     assert db.write_sync(partial(lifecycle.cancel_queued, task=queued, now=NOW))
     assert not db.write_sync(partial(lifecycle.cancel_queued, task=queued, now=NOW))
     assert not db.write_sync(partial(lifecycle.cancel_queued, task=running, now=NOW))
@@ -83,7 +83,7 @@ def test_cancel_refunds_a_queued_task_once_and_never_a_running_one(db: Database)
 def test_delete_removes_finished_cancels_queued_and_keeps_running(db: Database) -> None:
     key, _ = Accounts(db).create_key("k", 1000)
     queued, running, failed = created(db, key.id, "d1", "d2", "d3")
-    db.write_sync(partial(lifecycle.start, task_id="d2", provider="p", now=NOW))
+    db.write_sync(partial(lifecycle.start, task=running, provider="p", now=NOW))
     db.write_sync(partial(lifecycle.end_unsuccessfully, task=failed, target=TaskStatus.FAILED,
                           code="X", message="m", now=NOW))
     assert db.write_sync(partial(lifecycle.delete, task=queued, now=NOW))

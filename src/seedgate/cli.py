@@ -10,12 +10,17 @@ from collections.abc import Sequence
 from seedgate.config import Settings, load_settings
 from seedgate.service.accounts import Accounts, KeyNameTaken, UnknownKey
 from seedgate.store.database import Database
+from seedgate.webhooks.secretbox import Undecryptable
+
+
+def _database(settings: Settings) -> Database:
+    db = Database(settings.resolved_database_url, schema=settings.database_schema)
+    db.migrate()
+    return db
 
 
 def _accounts(settings: Settings) -> Accounts:
-    db = Database(settings.resolved_database_url, schema=settings.database_schema)
-    db.migrate()
-    return Accounts(db)
+    return Accounts(_database(settings))
 
 
 def _curl_example(settings: Settings, key: str) -> str:
@@ -89,6 +94,17 @@ def cmd_keys_revoke(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_keys_webhook_secret(args: argparse.Namespace, settings: Settings) -> int:
+    from seedgate.webhooks.keyring import Keyring
+    from seedgate.webhooks.secretbox import SecretBox
+
+    db = _database(settings)
+    key = Accounts(db).find(args.key)
+    keyring = Keyring(db, SecretBox(settings.signing_secret()))
+    print(keyring.reveal(key.id, rotate=args.rotate))
+    return 0
+
+
 def cmd_credits_add(args: argparse.Namespace, settings: Settings) -> int:
     balance = _accounts(settings).add_credits(args.key, args.amount, args.note)
     print(f"balance: {balance}")
@@ -133,6 +149,12 @@ def parser() -> argparse.ArgumentParser:
     revoke = keys.add_parser("revoke", help="revoke a key by name or secret")
     revoke.add_argument("key")
     revoke.set_defaults(func=cmd_keys_revoke)
+    secret = keys.add_parser("webhook-secret", help="print the key's webhook signing secret "
+                             "(whsec_...), made on first use")
+    secret.add_argument("key", help="key name or secret")
+    secret.add_argument("--rotate", action="store_true", help="replace it; the old one keeps "
+                        "signing alongside for 24 hours")
+    secret.set_defaults(func=cmd_keys_webhook_secret)
 
     credits = commands.add_parser("credits", help="manage credits").add_subparsers(
         dest="action", required=True)
@@ -157,7 +179,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = load_settings(**overrides)
         return int(args.func(args, settings))
-    except (UnknownKey, KeyNameTaken) as exc:
+    except (UnknownKey, KeyNameTaken, Undecryptable) as exc:
         print(f"seedgate: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -8,7 +8,7 @@ import secrets
 from pathlib import Path
 from typing import Any
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -17,6 +17,7 @@ from pydantic_settings import (
 )
 
 from seedgate.domain.pricing import PriceTable
+from seedgate.net.guard import Network, parse_networks
 
 DAY_S = 86_400
 
@@ -53,6 +54,18 @@ class Settings(BaseSettings):
     dev_key_credits: int = Field(default=10_000, ge=0)
     log_level: str = "INFO"
     prices: dict[str, dict[str, int]] = Field(default_factory=dict)
+    outbound_allow: str = Field(default="", description="CIDRs, comma-separated, that client "
+                                "URLs (inputs, webhooks) may reach despite the SSRF guard")
+    webhook_timeout: float = Field(default=15.0, gt=0, le=60)
+    max_wait: int = Field(default=60, ge=1, le=600, description="most seconds of Prefer: wait")
+
+    @field_validator("outbound_allow", mode="before")
+    @classmethod
+    def _cidrs(cls, value: Any) -> str:
+        """A comma-separated string (environment) or a list (TOML) of valid CIDRs."""
+        text = value if isinstance(value, str) else ",".join(str(v) for v in value)
+        parse_networks(text)
+        return text
 
     @classmethod
     def settings_customise_sources(
@@ -77,6 +90,9 @@ class Settings(BaseSettings):
     @property
     def simulator_dir(self) -> Path:
         return self.home / "simulator"
+
+    def outbound_networks(self) -> tuple[Network, ...]:
+        return parse_networks(self.outbound_allow)
 
     def price_table(self) -> PriceTable:
         return PriceTable.with_overrides(self.prices)

@@ -11,13 +11,22 @@ from seedgate.engine.janitor import Janitor
 from seedgate.engine.outcomes import Outcomes
 from seedgate.engine.refresh import Refresher
 from seedgate.engine.worker import Worker
+from seedgate.media.inputs import InputFetcher
 from seedgate.media.signing import UrlSigner
 from seedgate.media.storage import LocalStorage
+from seedgate.net.fetch import GuardedHttp
+from seedgate.net.guard import OutboundGuard
 from seedgate.providers.simulator import SimulatorProvider
 from seedgate.service.accounts import Accounts, Authenticator
 from seedgate.service.limits import RateLimiter
+from seedgate.service.outbound import OutboundScreen
 from seedgate.service.tasks import TaskService
+from seedgate.service.webhooks import WebhookLog
 from seedgate.store.database import Database
+from seedgate.webhooks.delivery import DeliveryEngine
+from seedgate.webhooks.keyring import Keyring
+from seedgate.webhooks.outbox import Outbox
+from seedgate.webhooks.secretbox import SecretBox
 
 log = logging.getLogger(__name__)
 
@@ -32,11 +41,18 @@ class Gateway:
         self.auth = Authenticator(self.db)
         self.limiter = RateLimiter(settings.rate_limit)
         prices = settings.price_table()
+        # Every URL called for a client goes through the guard; provider hosts do not.
+        self.guard = OutboundGuard(settings.outbound_networks())
+        self.outbound = GuardedHttp(self.guard)
+        inputs = InputFetcher(self.outbound, self.signer, self.storage)
         self.provider = SimulatorProvider(
             settings.simulator_dir, latency_s=settings.simulator_latency,
-            render_processes=settings.render_processes, executes=run_worker,
+            render_processes=settings.render_processes, inputs=inputs, executes=run_worker,
         )
-        self.outcomes = Outcomes(self.db, self.storage, prices)
+        outbox = Outbox(self.signer, settings.public_url
+                        or f"http://{settings.host}:{settings.port}", settings.media_ttl)
+        self.keyring = Keyring(self.db, SecretBox(settings.signing_secret()))
+        self.outcomes = Outcomes(self.db, self.storage, prices, notify=outbox.record)
         self.worker = Worker(
             self.db, self.outcomes, self.provider, concurrency=settings.worker_concurrency,
             lease_s=settings.lease_seconds, poll_s=settings.worker_poll_interval,
@@ -48,8 +64,14 @@ class Gateway:
         self.tasks = TaskService(
             self.db, prices, refresher=self.refresher,
             on_created=self.worker.wake if self.worker else lambda: None,
-            storage=self.storage,
+            storage=self.storage, notify=outbox.record,
+            screen=OutboundScreen(self.guard, inputs.own_key),
         )
+        self.webhooks = WebhookLog(self.db, self.tasks)
+        self.deliveries = DeliveryEngine(
+            self.db, self.outbound, self.keyring, timeout_s=settings.webhook_timeout,
+            poll_s=settings.worker_poll_interval,
+        ) if run_worker else None
         self.janitor = Janitor(self.db, self.storage, settings.media_ttl)
         self._background: list[asyncio.Task[None]] = []
         self._worker_task: asyncio.Task[None] | None = None
@@ -60,6 +82,9 @@ class Gateway:
             self._worker_task = asyncio.create_task(self.worker.run(), name="worker")
             janitor = asyncio.create_task(self.janitor.run(), name="media-janitor")
             self._background = [self._worker_task, janitor]
+        if self.deliveries is not None:
+            self._background.append(
+                asyncio.create_task(self.deliveries.run(), name="webhook-delivery"))
 
     async def stop(self) -> None:
         for task in self._background:
@@ -68,6 +93,7 @@ class Gateway:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         await self.provider.close()
+        await self.outbound.close()
         await self.db.close()
 
     async def run_worker_forever(self) -> None:

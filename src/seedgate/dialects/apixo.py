@@ -32,6 +32,7 @@ from seedgate.domain.request import (
     Role,
 )
 from seedgate.domain.task import Task, TaskStatus
+from seedgate.domain.webhooks import ENDINGS, Subscription
 
 NAME = "apixo"
 V1_5 = "seedance-1-5-pro"
@@ -288,6 +289,14 @@ def encode_task(task: Task, urls: list[str]) -> dict[str, Any]:
         data["costTime"] = task.completed_at - task.created_at
         data["completeTime"] = task.completed_at
     return {"code": 200, "message": "success", "data": data}
+
+
+def webhook_of(client_request: dict[str, Any]) -> Subscription | None:
+    """With `request_type: callback`, `callback_url` receives the status envelope once the
+    task has ended."""
+    if client_request.get("request_type") != "callback":
+        return None
+    return Subscription(client_request["callback_url"], "callback_url", ENDINGS)
 
 
 def encode_error(error: GatewayError) -> tuple[int, dict[str, Any]]:

@@ -36,6 +36,7 @@ from seedgate.domain.request import (
     Role,
 )
 from seedgate.domain.task import Task, TaskStatus
+from seedgate.domain.webhooks import ALL_STATUSES, Subscription
 
 NAME = "ark"
 VOLCENGINE_PREFIX = "doubao-"
@@ -430,6 +431,12 @@ def _usage(task: Task, frames: int | None) -> dict[str, int]:
         count = frames if frames is not None else FPS * rendition.duration + 1
         tokens = rendition.width * rendition.height * count // 1024
     return {"completion_tokens": tokens, "total_tokens": tokens}
+
+
+def webhook_of(client_request: dict[str, Any]) -> Subscription | None:
+    """Ark calls `callback_url` with the task object on every status change (ark.md 5.8)."""
+    url = client_request.get("callback_url")
+    return Subscription(url, "callback_url", ALL_STATUSES) if url else None
 
 
 def encode_deleted() -> dict[str, Any]:

@@ -17,6 +17,7 @@ from seedgate.domain.catalog import CATALOG, Mode
 from seedgate.domain.errors import GatewayError, invalid, missing
 from seedgate.domain.request import URL_SCHEMES, GenerationRequest, MediaInput, MediaKind, Role
 from seedgate.domain.task import Task
+from seedgate.domain.webhooks import ENDINGS, Subscription
 
 T = TypeVar("T")
 
@@ -163,6 +164,16 @@ def encode_task(task: Task, urls: list[str]) -> dict[str, Any]:
             "created_at": iso_utc_ms(task.created_at),
         },
     }
+
+
+def webhook_of(client_request: dict[str, Any]) -> Subscription | None:
+    """`callback_url` receives the query `data` object once the task has ended."""
+    url = client_request.get("callback_url")
+    return Subscription(url, "callback_url", ENDINGS) if url else None
+
+
+def encode_callback(task: Task, urls: list[str]) -> dict[str, Any]:
+    return encode_task(task, urls)["data"]  # type: ignore[no-any-return]
 
 
 def encode_error(error: GatewayError) -> tuple[int, dict[str, Any]]:

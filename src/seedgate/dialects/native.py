@@ -15,13 +15,14 @@ from typing import Any
 
 import orjson
 
-from seedgate.dialects.common import HTTP_STATUS, not_an_object, renamed
+from seedgate.dialects.common import HTTP_STATUS, iso_utc_ms, not_an_object, renamed
 from seedgate.domain.catalog import ADAPTIVE, CATALOG, FPS, Model, closest_ratio
 from seedgate.domain.errors import ErrorKind, GatewayError, invalid
 from seedgate.domain.idempotency import IdempotencyError
 from seedgate.domain.paging import DEFAULT_PAGE, MAX_PAGE, ListQuery
-from seedgate.domain.request import GenerationRequest, MediaInput, MediaKind, Role
+from seedgate.domain.request import URL_SCHEMES, GenerationRequest, MediaInput, MediaKind, Role
 from seedgate.domain.task import Task, TaskStatus
+from seedgate.domain.webhooks import ENDINGS, Delivery, DeliveryStatus, Subscription
 
 NAME = "native"
 DEFAULT_MODEL = "seedance-1-5-pro"
@@ -35,6 +36,9 @@ STATUS = {
     TaskStatus.EXPIRED: "expired",
 }
 STATUS_NAMES = {name: status for status, name in STATUS.items()}
+EVENTS = {status: f"video.{name}" for status, name in STATUS.items()}
+EVENT_STATUSES = {event: status for status, event in EVENTS.items()}
+DEFAULT_EVENTS = tuple(event for status, event in EVENTS.items() if status in ENDINGS)
 ERROR_TYPES = {
     ErrorKind.UNAUTHORIZED: "authentication_error",
     ErrorKind.FORBIDDEN: "authentication_error",
@@ -48,13 +52,14 @@ PARAM_NAMES = {"task_id": "video_id"}
 BOOLEANS = ("generate_audio", "camera_fixed", "watermark", "draft", "return_last_frame")
 INTEGERS = ("duration", "seed")
 FIELDS = frozenset({"prompt", "model", "seconds", "size", "ratio", "resolution", "inputs",
-                    "input_reference", *BOOLEANS, *INTEGERS})
+                    "input_reference", "webhook", *BOOLEANS, *INTEGERS})
 DEFAULT_ROLES = {MediaKind.IMAGE: Role.FIRST_FRAME, MediaKind.VIDEO: Role.REFERENCE_VIDEO,
                  MediaKind.AUDIO: Role.REFERENCE_AUDIO}
 TRUE, FALSE = ("true", "1", "yes", "on"), ("false", "0", "no", "off")
 SIZE = re.compile(r"(\d{2,5})x(\d{2,5})")
 INTEGER = re.compile(r"-?\d{1,10}")
 FLAT_INPUT = "inputs[]["
+FLAT_WEBHOOK = "webhook["
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +102,8 @@ def decode_create(
         **({"seed": _integer(body, "seed")} if body.get("seed") is not None else {}),
     )
     parameters = {**body, "model": model}
+    if body.get("webhook") is not None:
+        parameters["webhook"] = _webhook(body["webhook"])
     if reference is not None:
         parameters["input_reference"] = {"sha256": reference.sha256}
     return request, parameters
@@ -105,9 +112,14 @@ def decode_create(
 def form_fields(fields: dict[str, list[str]]) -> dict[str, Any]:
     """A form's fields as a create body. The openai SDK flattens a list of objects given in
     `extra_body` into repeated `inputs[][type]`, `inputs[][url]`... fields; they are zipped
-    back, so every item must give the same keys (or `inputs` is sent as JSON text)."""
+    back, so every item must give the same keys (or `inputs` is sent as JSON text). A
+    `webhook` object arrives as `webhook[url]` and repeated `webhook[events][]`."""
     body: dict[str, Any] = {name: values[-1] for name, values in fields.items()
-                            if not name.startswith(FLAT_INPUT)}
+                            if not name.startswith((FLAT_INPUT, FLAT_WEBHOOK))}
+    flat_hook = {name: values for name, values in fields.items()
+                 if name.startswith(FLAT_WEBHOOK)}
+    if flat_hook:
+        body["webhook"] = _flat_webhook(flat_hook)
     columns = {name[len(FLAT_INPUT):-1]: values for name, values in fields.items()
                if name.startswith(FLAT_INPUT) and name.endswith("]")}
     if columns:
@@ -117,6 +129,19 @@ def form_fields(fields: dict[str, list[str]]) -> dict[str, Any]:
         body["inputs"] = [dict(zip(columns, row, strict=True))
                           for row in zip(*columns.values(), strict=True)]
     return body
+
+
+def _flat_webhook(fields: dict[str, list[str]]) -> dict[str, Any]:
+    hook: dict[str, Any] = {}
+    for name, values in fields.items():
+        if name == FLAT_WEBHOOK + "url]":
+            hook["url"] = values[-1]
+        elif name == FLAT_WEBHOOK + "events][]":
+            hook["events"] = values
+        else:
+            raise invalid("webhook", f"Unrecognized form field `{name}`; `webhook` takes "
+                          "`webhook[url]` and `webhook[events][]`.")
+    return hook
 
 
 def _boolean(body: dict[str, Any], name: str) -> bool:
@@ -175,6 +200,42 @@ def _size_entry(size: Any, model: Model) -> tuple[str, str] | None:
     return None
 
 
+def _webhook(value: Any) -> dict[str, Any]:
+    """`{url, events}`: an http(s) URL and the events to send (default: the endings)."""
+    value = _from_form(value, "webhook", "a JSON object")
+    if not isinstance(value, dict):
+        raise invalid("webhook", '`webhook` must be an object: {"url": "https://...", '
+                      '"events": ["video.completed", ...]}.')
+    unknown = sorted(set(value) - {"url", "events"})
+    if unknown:
+        raise invalid(f"webhook.{unknown[0]}", f"Unrecognized argument `webhook.{unknown[0]}`;"
+                      " `webhook` takes `url` and `events`.")
+    url = value.get("url")
+    if not isinstance(url, str) or not url.startswith(URL_SCHEMES):
+        raise invalid("webhook.url", "`webhook.url` must be an http(s) URL.")
+    events = value.get("events", list(DEFAULT_EVENTS))
+    if (not isinstance(events, list) or not events
+            or not all(isinstance(e, str) and e in EVENT_STATUSES for e in events)):
+        raise invalid("webhook.events", "`webhook.events` must be a non-empty array of "
+                      f"{', '.join(EVENT_STATUSES)}.")
+    return {"url": url, "events": sorted(set(events), key=list(EVENT_STATUSES).index)}
+
+
+def webhook_of(client_request: dict[str, Any]) -> Subscription | None:
+    hook = client_request.get("webhook")
+    if not isinstance(hook, dict):
+        return None
+    statuses = frozenset(EVENT_STATUSES[event] for event in hook["events"])
+    return Subscription(hook["url"], "webhook.url", statuses)
+
+
+def encode_event(event_id: str, event_type: str, at_ms: int,
+                 video: dict[str, Any]) -> dict[str, Any]:
+    """A Standard Webhooks event (`type`, `timestamp`, `data`) in OpenAI's event shape."""
+    return {"id": event_id, "object": "event", "type": event_type,
+            "created_at": at_ms // 1000, "timestamp": iso_utc_ms(at_ms), "data": video}
+
+
 def _linked_reference(value: Any) -> tuple[MediaInput, ...]:
     """`input_reference` given as `{"image_url": ...}` (JSON) instead of an uploaded file."""
     if value is None:
@@ -188,14 +249,20 @@ def _linked_reference(value: Any) -> tuple[MediaInput, ...]:
 def _inputs(value: Any) -> tuple[MediaInput, ...]:
     if value is None:
         return ()
-    if isinstance(value, str):  # a form field carries the list as JSON text
-        try:
-            value = orjson.loads(value)
-        except orjson.JSONDecodeError:
-            raise invalid("inputs", "`inputs` must be a JSON array.") from None
+    value = _from_form(value, "inputs", "a JSON array")
     if not isinstance(value, list):
         raise invalid("inputs", "`inputs` must be an array of {type, url, role} objects.")
     return tuple(_input(index, item) for index, item in enumerate(value))
+
+
+def _from_form(value: Any, name: str, what: str) -> Any:
+    """A structured field: a form field carries it as JSON text."""
+    if not isinstance(value, str):
+        return value
+    try:
+        return orjson.loads(value)
+    except orjson.JSONDecodeError:
+        raise invalid(name, f"`{name}` must be {what}.") from None
 
 
 def _input(index: int, item: Any) -> MediaInput:
@@ -318,6 +385,49 @@ def encode_list(videos: list[dict[str, Any]], has_more: bool) -> dict[str, Any]:
 
 def encode_deleted(video_id: str) -> dict[str, Any]:
     return {"id": video_id, "object": "video.deleted", "deleted": True}
+
+
+def encode_delivery(delivery: Delivery) -> dict[str, Any]:
+    """A webhook delivery and its attempts; times in Unix seconds."""
+    pending = delivery.status == DeliveryStatus.PENDING
+    return {
+        "id": delivery.event_id,
+        "object": "webhook_delivery",
+        "type": delivery.event_type,
+        "url": delivery.url,
+        "status": delivery.status,
+        "attempts": delivery.attempts,
+        "created_at": delivery.created_at // 1000,
+        "next_attempt_at": delivery.next_attempt_at // 1000 if pending else None,
+        "finished_at": delivery.finished_at // 1000 if delivery.finished_at else None,
+        "last_status_code": delivery.last_status_code,
+        "last_error": delivery.last_error,
+        "payload": orjson.loads(delivery.payload),
+        "attempt_log": [{
+            "attempted_at": attempt.attempted_at // 1000, "duration_ms": attempt.duration_ms,
+            "status_code": attempt.status_code, "error": attempt.error,
+            "response": attempt.response,
+        } for attempt in delivery.log],
+    }
+
+
+def encode_deliveries(deliveries: list[Delivery]) -> dict[str, Any]:
+    return {"object": "list", "data": [encode_delivery(d) for d in deliveries]}
+
+
+def decode_wait(prefer: str | None, most: int) -> int | None:
+    """Seconds of `Prefer: wait[=N]` (RFC 7240, Replicate's use), at most `most`; None when
+    the client did not ask to wait. Preferences the gateway does not know are ignored."""
+    for token in (prefer or "").split(","):
+        name, _, value = token.strip().partition("=")
+        if name.strip().lower() != "wait":
+            continue
+        value = value.strip().strip('"')
+        if not value:
+            return most
+        if value.isdigit():
+            return min(int(value[:6]), most)
+    return None
 
 
 def encode_error(error: GatewayError) -> tuple[int, dict[str, Any]]:

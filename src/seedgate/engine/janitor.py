@@ -1,5 +1,6 @@
 """Deletes what the gateway no longer needs: stored media once its links have expired, so
-the disk does not fill up, and idempotency keys once their 24 hours are over.
+the disk does not fill up, idempotency keys once their 24 hours are over, and finished
+webhook deliveries when their media links have expired too.
 
 A link expires `media_ttl` after its task finished; a file is written just before its
 task finishes, so files are removed a grace period after `media_ttl` has passed since
@@ -17,6 +18,7 @@ from seedgate.clock import now_ms
 from seedgate.domain.idempotency import KEEP_MS
 from seedgate.media.storage import LocalStorage
 from seedgate.store import idempotency
+from seedgate.store import webhooks as webhook_store
 from seedgate.store.database import Database
 
 log = logging.getLogger(__name__)
@@ -32,14 +34,17 @@ class Janitor:
         self._media_ttl_s = media_ttl_s
         self._interval_s = interval_s
 
-    async def sweep(self) -> tuple[int, int]:
-        """Returns how many media files and idempotency keys were removed."""
+    async def sweep(self) -> tuple[int, int, int]:
+        """Returns how many media files, idempotency keys and webhook deliveries were
+        removed."""
         cutoff = time.time() - self._media_ttl_s - GRACE_S
         files = await asyncio.to_thread(self._storage.remove_older_than, cutoff)
         keys = await self._db.write(partial(idempotency.prune, before=now_ms() - KEEP_MS))
-        if files or keys:
-            log.info("removed %d expired media files and %d idempotency keys", files, keys)
-        return files, keys
+        hooks = await self._db.write(partial(webhook_store.prune, before=int(cutoff * 1000)))
+        if files or keys or hooks:
+            log.info("removed %d expired media files, %d idempotency keys and %d webhook "
+                     "deliveries", files, keys, hooks)
+        return files, keys, hooks
 
     async def run(self) -> None:
         while True:

@@ -25,17 +25,18 @@ log = logging.getLogger(__name__)
 class Outcomes:
     def __init__(
         self, db: Database, storage: LocalStorage, prices: PriceTable,
-        clock: Callable[[], int] = now_ms,
+        clock: Callable[[], int] = now_ms, notify: lifecycle.Notify | None = None,
     ) -> None:
         self._db = db
         self._storage = storage
         self._prices = prices
         self._clock = clock
+        self._notify = notify or lifecycle.unheard
 
     async def start(self, task: Task, provider: str) -> Task:
         now = self._clock()
-        if await self._db.write(partial(lifecycle.start, task_id=task.id, provider=provider,
-                                        now=now)):
+        if await self._db.write(partial(lifecycle.start, task=task, provider=provider,
+                                        now=now, notify=self._notify)):
             return replace(task, status=TaskStatus.RUNNING, provider=provider, started_at=now)
         return await self.reload(task)
 
@@ -55,7 +56,7 @@ class Outcomes:
         """Fail, expire or cancel with a refund; False if the task had already ended."""
         return await self._db.write(partial(
             lifecycle.end_unsuccessfully, task=task, target=target, code=str(code),
-            message=message, now=self._clock(),
+            message=message, now=self._clock(), notify=self._notify,
         ))
 
     async def succeed(self, task: Task, result: UpstreamResult) -> bool:
@@ -72,7 +73,7 @@ class Outcomes:
                                          result.rendition.duration, result.rendition.has_audio)
         return await self._db.write(partial(
             lifecycle.succeed, task=task, outputs=outputs, final_price=min(final_price, task.price),
-            now=self._clock(),
+            now=self._clock(), notify=self._notify,
         ))
 
     async def reload(self, task: Task) -> Task:

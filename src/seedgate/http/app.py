@@ -14,7 +14,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from seedgate.gateway import Gateway
-from seedgate.http import media, openapi
+from seedgate.http import events, media, openapi
 from seedgate.http.apixo import ApixoEndpoints
 from seedgate.http.ark import ArkEndpoints
 from seedgate.http.defapi import DefapiEndpoints
@@ -76,7 +76,7 @@ def create_app(gateway: Gateway) -> ASGIApp:
             await gateway.stop()
 
     app = Starlette(
-        routes=[*media.routes, *openapi.routes], lifespan=lifespan,
+        routes=[*media.routes, *openapi.routes, *events.routes], lifespan=lifespan,
         exception_handlers={HTTPException: http_error},
     )
     app.state.gateway = gateway

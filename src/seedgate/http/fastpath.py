@@ -39,6 +39,7 @@ class Call:
     content_type: str | None = None
     idempotency_key: str | None = None
     raw_query: str = ""  # for repeated keys, which `query` collapses to their last value
+    prefer: str | None = None
 
 
 Endpoint = Callable[[Call], Awaitable[Reply]]
@@ -80,7 +81,7 @@ class JsonRoutes:
                                405, {"allow": allowed})
             await send_reply(send, reply, self.request_id())
             return
-        authorization = host = content_type = idempotency_key = None
+        authorization = host = content_type = idempotency_key = prefer = None
         for name, value in scope["headers"]:
             if name == b"authorization":
                 authorization = value.decode("latin-1")
@@ -90,6 +91,8 @@ class JsonRoutes:
                 content_type = value.decode("latin-1")
             elif name == b"idempotency-key":
                 idempotency_key = value.decode("latin-1")
+            elif name == b"prefer":
+                prefer = value.decode("latin-1")
         body = b""
         if scope["method"] in ("POST", "PUT"):
             body = await read_body(receive, body_limit(content_type))
@@ -99,6 +102,7 @@ class JsonRoutes:
             query=dict(parse_qsl(raw_query)), body=body,
             base_url=base_url(self.gateway, scope["scheme"], host), path_params=path_params,
             content_type=content_type, idempotency_key=idempotency_key, raw_query=raw_query,
+            prefer=prefer,
         )
         await send_reply(send, await endpoint(call), self.request_id())
 

@@ -8,7 +8,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 from starlette.routing import Route
 
-from seedgate.domain.task import Task, TaskStatus
+from seedgate.domain.task import Task
 from seedgate.gateway import Gateway
 from seedgate.http.plumbing import gateway_of, json_response
 from seedgate.media.storage import InvalidKey
@@ -19,18 +19,8 @@ MEDIA_TYPES = {
 
 
 def output_urls(gateway: Gateway, task: Task, base: str) -> list[str]:
-    """Signed URLs of a succeeded task's video (and last frame, if the request asked for it).
-
-    They expire a fixed time after the task finished, so they are the same on every read.
-    """
-    if task.status is not TaskStatus.SUCCEEDED or task.outputs is None:
-        return []
-    assert task.completed_at is not None
-    expires = task.completed_at // 1000 + gateway.settings.media_ttl
-    keys = [task.outputs.video_key]
-    if task.outputs.last_frame_key and task.request.return_last_frame:
-        keys.append(task.outputs.last_frame_key)
-    return [gateway.signer.url(base, key, expires) for key in keys]
+    """Signed URLs of a succeeded task's video (and last frame, if the request asked for it)."""
+    return gateway.signer.outputs(task, base, gateway.settings.media_ttl)
 
 
 def _denied(message: str) -> Response:

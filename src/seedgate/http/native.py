@@ -22,6 +22,7 @@ from seedgate.http.forms import is_form, parse_form
 from seedgate.http.media import MEDIA_TYPES, output_urls
 from seedgate.http.plumbing import Reply, ReplyCache, answer, authorize, json_reply, parse_json
 from seedgate.media.images import UnsupportedImage, load_image
+from seedgate.service.watch import wait_for_end
 
 REFERENCE = "input_reference"
 IMAGE_SUFFIXES = ((b"\x89PNG", ".png"), (b"\xff\xd8", ".jpg"), (b"RIFF", ".webp"))
@@ -38,6 +39,8 @@ class NativeEndpoints:
             "/v1/videos/{video_id}": {"GET": self.retrieve, "DELETE": self.delete},
             "/v1/videos/{video_id}/cancel": {"POST": self.cancel},
             "/v1/videos/{video_id}/content": {"GET": self.content},
+            "/v1/videos/{video_id}/webhooks": {"GET": self.webhooks},
+            "/v1/videos/{video_id}/webhooks/{delivery_id}/replay": {"POST": self.replay},
         }
 
     async def create(self, call: Call) -> Reply:
@@ -58,6 +61,12 @@ class NativeEndpoints:
     async def content(self, call: Call) -> Reply:
         return await _answer(self._content(call), "GET /v1/videos/{id}/content")
 
+    async def webhooks(self, call: Call) -> Reply:
+        return await _answer(self._webhooks(call), "GET /v1/videos/{id}/webhooks")
+
+    async def replay(self, call: Call) -> Reply:
+        return await _answer(self._replay(call), "POST /v1/videos/{id}/webhooks/{d}/replay")
+
     # -- create -------------------------------------------------------------------------
 
     async def _create(self, call: Call) -> Reply:
@@ -68,8 +77,11 @@ class NativeEndpoints:
         if upload is not None:
             await asyncio.to_thread(self.gateway.storage.put_bytes, upload[1], image)
         tasks = self.gateway.tasks
+        wait = codec.decode_wait(call.prefer, self.gateway.settings.max_wait)
         if call.idempotency_key is None:
             task = await tasks.create(key, codec.NAME, request, parameters)
+            if wait:
+                return await self._waited(key, task.id, wait, call.base_url)
             return json_reply(self._video(task, await tasks.queue_position(task), call.base_url))
         stored = await tasks.create_once(
             key, codec.NAME, request, parameters,
@@ -77,7 +89,18 @@ class NativeEndpoints:
             request_hash=fingerprint(parameters),
             render=partial(self._created, base=call.base_url),
         )
+        if wait and stored.status == 200:
+            return await self._waited(key, stored.task_id, wait, call.base_url)
         return Reply(stored.status, stored.body)
+
+    async def _waited(self, key: ApiKey, task_id: str, seconds: int, base: str) -> Reply:
+        """`Prefer: wait=N`: the video once it has ended, or as it is after N seconds."""
+        task = await wait_for_end(self.gateway.tasks, key, task_id, seconds)
+        headers = {"preference-applied": f"wait={seconds}"}
+        if not task.status.terminal:
+            headers["openai-poll-after-ms"] = codec.POLL_AFTER_MS
+        video = self._video(task, await self.gateway.tasks.queue_position(task), base)
+        return json_reply(video, headers=headers)
 
     def _created(self, task: Task, queue_position: int, base: str) -> tuple[int, bytes]:
         return 200, orjson.dumps(self._video(task, queue_position, base))
@@ -106,6 +129,9 @@ class NativeEndpoints:
 
     async def _retrieve(self, call: Call) -> Reply:
         key = await authorize(self.gateway, call.authorization)
+        wait = codec.decode_wait(call.prefer, self.gateway.settings.max_wait)
+        if wait:
+            return await self._waited(key, call.path_params["video_id"], wait, call.base_url)
         task = await self.gateway.tasks.get(key, call.path_params["video_id"])
         cache_key = (task.id, call.base_url)
         if cached := self._finished.get(cache_key):
@@ -150,6 +176,19 @@ class NativeEndpoints:
         await self.gateway.tasks.delete(key, video_id)
         self._finished.discard(video_id)
         return json_reply(codec.encode_deleted(video_id))
+
+    # -- webhooks -----------------------------------------------------------------------
+
+    async def _webhooks(self, call: Call) -> Reply:
+        key = await authorize(self.gateway, call.authorization)
+        found = await self.gateway.webhooks.deliveries(key, call.path_params["video_id"])
+        return json_reply(codec.encode_deliveries(found))
+
+    async def _replay(self, call: Call) -> Reply:
+        key = await authorize(self.gateway, call.authorization)
+        delivery = await self.gateway.webhooks.replay(
+            key, call.path_params["video_id"], call.path_params["delivery_id"])
+        return json_reply(codec.encode_delivery(delivery))
 
     def _video(self, task: Task, queue_position: int | None, base: str) -> dict[str, Any]:
         return codec.encode_video(

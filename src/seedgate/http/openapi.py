@@ -414,6 +414,12 @@ NATIVE_INPUT = obj({
     "role": enum(role.value for role in Role),
 })
 VIDEO_CONTENT = {"video/mp4": BINARY, "image/png": BINARY}
+PREFER = {"name": "Prefer", "in": "header", "required": False, "schema": STRING,
+          "description": "`wait` or `wait=N` (RFC 7240, as Replicate): answer once the video "
+                         "has ended, or after N seconds (capped by the operator, 60 by "
+                         "default); `Preference-Applied` says the wait used."}
+WAITED = {"preference-applied": {"type": "string", "description": "wait=N, when waited."}}
+DELIVERY_STATUS = enum(("pending", "delivered", "failed"))
 NATIVE = Dialect(
     tag="native",
     description="A superset of the OpenAI Videos API; errors `{error: {message, type, code, "
@@ -425,11 +431,20 @@ NATIVE = Dialect(
             "inputs": {"type": "array", "items": NATIVE_INPUT},
             "input_reference": obj({"image_url": STRING}, ("image_url",),
                                    description="The first frame, by URL."),
+            "webhook": ref("NativeWebhook"),
         }, closed=True, description="Unknown fields are a 400 naming the field."),
+        "NativeWebhook": obj({
+            "url": {"type": "string", "description": "An http(s) URL on a public address."},
+            "events": {"type": "array", "minItems": 1,
+                       "items": enum(native.EVENTS.values()),
+                       "description": "Default: the endings (completed, failed, cancelled, "
+                                      "expired)."},
+        }, ("url",), closed=True, description="Signed Standard Webhooks events of this video."),
         "NativeCreateForm": obj({
             **dict.fromkeys(NATIVE_FIELDS, STRING),
             "inputs": {"type": "string", "description": "The inputs array as JSON text."},
             "input_reference": {**BINARY, "description": "A JPEG, PNG or WebP first frame."},
+            "webhook": {"type": "string", "description": "The webhook object as JSON text."},
         }, closed=True, description="As the openai SDK sends it."),
         "NativeVideo": everything({
             "id": STRING,
@@ -456,6 +471,29 @@ NATIVE = Dialect(
             "last_id": nullable(STRING),
             "has_more": BOOLEAN,
         }),
+        "NativeWebhookDelivery": everything({
+            "id": {"type": "string", "description": "The event id (`webhook-id` header)."},
+            "object": {"const": "webhook_delivery"},
+            "type": STRING,
+            "url": STRING,
+            "status": DELIVERY_STATUS,
+            "attempts": INTEGER,
+            "created_at": INTEGER,
+            "next_attempt_at": nullable(INTEGER),
+            "finished_at": nullable(INTEGER),
+            "last_status_code": nullable(INTEGER),
+            "last_error": nullable(STRING),
+            "payload": {"description": "The body sent, as JSON."},
+            "attempt_log": {"type": "array", "items": everything({
+                "attempted_at": INTEGER, "duration_ms": INTEGER,
+                "status_code": nullable(INTEGER), "error": nullable(STRING),
+                "response": nullable(STRING),
+            })},
+        }),
+        "NativeWebhookDeliveryList": everything({
+            "object": {"const": "list"},
+            "data": {"type": "array", "items": ref("NativeWebhookDelivery")},
+        }),
         "NativeVideoDeleted": everything({
             "id": STRING, "object": {"const": "video.deleted"}, "deleted": {"const": True},
         }),
@@ -476,7 +514,8 @@ NATIVE = Dialect(
                       FORM: ref("NativeCreateForm")},
                 parameters=({"name": "Idempotency-Key", "in": "header", "required": False,
                              "schema": STRING, "description": "Stripe's semantics: the same "
-                             "key and body get the same video, debited once."},),
+                             "key and body get the same video, debited once."}, PREFER),
+                ok_headers=WAITED,
                 error_meanings={409: "A request with this Idempotency-Key is still in "
                                 "flight."},
             )),
@@ -494,9 +533,10 @@ NATIVE = Dialect(
         },
         "/v1/videos/{video_id}": {
             "get": ("nativeRetrieve", Op(
-                "Read a video", ref("NativeVideo"), READ_ERRORS, parameters=(VIDEO_ID,),
+                "Read a video", ref("NativeVideo"), READ_ERRORS, parameters=(VIDEO_ID, PREFER),
                 ok_headers={"openai-poll-after-ms": {
-                    "type": "string", "description": "While the video is unfinished."}},
+                    "type": "string", "description": "While the video is unfinished."},
+                    **WAITED},
             )),
             "delete": ("nativeDelete", Op(
                 "Delete a video", ref("NativeVideoDeleted"), (*READ_ERRORS, 409),
@@ -516,6 +556,25 @@ NATIVE = Dialect(
                                         "video (default) or thumbnail (the last frame).")),
             error_meanings={409: "The video is not finished yet."},
         ))},
+        "/v1/videos/{video_id}/events": {"get": ("nativeEvents", Op(
+            "Follow a video's changes (Server-Sent Events)",
+            {"text/event-stream": {"type": "string", "description": "One `video` event (the "
+                                   "video object) per change of status, progress or queue "
+                                   "position; the stream ends once the video has ended."}},
+            READ_ERRORS, parameters=(VIDEO_ID,),
+        ))},
+        "/v1/videos/{video_id}/webhooks": {"get": ("nativeWebhookDeliveries", Op(
+            "A video's webhook deliveries and their attempts",
+            ref("NativeWebhookDeliveryList"), READ_ERRORS, parameters=(VIDEO_ID,),
+            description="Every webhook the video's task made, in any dialect.",
+        ))},
+        "/v1/videos/{video_id}/webhooks/{delivery_id}/replay": {"post": (
+            "nativeReplayWebhook", Op(
+                "Send a webhook delivery again", ref("NativeWebhookDelivery"), READ_ERRORS,
+                parameters=(VIDEO_ID, path("delivery_id", "The delivery's id (msg_...).")),
+                description="From the start of the retry schedule; re-enables an endpoint "
+                            "that answered 410.",
+            ))},
     },
 )
 

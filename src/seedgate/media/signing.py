@@ -11,6 +11,8 @@ import hashlib
 import hmac
 from urllib.parse import quote
 
+from seedgate.domain.task import Task, TaskStatus
+
 
 class UrlSigner:
     def __init__(self, secret: bytes) -> None:
@@ -31,3 +33,16 @@ class UrlSigner:
         # As bytes: `compare_digest` refuses str with non-ASCII characters, which a
         # tampered link may carry.
         return hmac.compare_digest(expected.encode(), signature.encode()) and now_s < expires
+
+    def outputs(self, task: Task, base_url: str, media_ttl: int) -> list[str]:
+        """Signed URLs of a succeeded task's video (and last frame, if the request asked
+        for it). They expire a fixed time after the task finished, so they are the same on
+        every read."""
+        if task.status is not TaskStatus.SUCCEEDED or task.outputs is None:
+            return []
+        assert task.completed_at is not None
+        expires = task.completed_at // 1000 + media_ttl
+        keys = [task.outputs.video_key]
+        if task.outputs.last_frame_key and task.request.return_last_frame:
+            keys.append(task.outputs.last_frame_key)
+        return [self.url(base_url, key, expires) for key in keys]

@@ -15,8 +15,6 @@ Prompt triggers let client developers exercise their error paths:
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 import contextlib
 import fcntl
 import logging
@@ -31,14 +29,14 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
 import orjson
 
 from seedgate.domain.catalog import ADAPTIVE, CATALOG, closest_ratio
 from seedgate.domain.errors import FailureCode
 from seedgate.domain.request import GenerationRequest
 from seedgate.domain.task import Rendition, Task
-from seedgate.media.images import MAX_IMAGE_BYTES, UnsupportedImage, load_image
+from seedgate.media.images import UnsupportedImage, load_image
+from seedgate.media.inputs import InputError, InputFetcher
 from seedgate.media.render import RenderSpec
 from seedgate.providers.base import UpstreamResult, UpstreamState, UpstreamStatus
 
@@ -56,7 +54,6 @@ FAILURES = {
     ),
 }
 AUTO_DURATION = 5
-DOWNLOAD_TIMEOUT_S = 20.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,23 +73,19 @@ class Triggers:
         return cls(failure, delay)
 
 
-class InputError(Exception):
-    """An input the simulator cannot use; the task fails with INVALID_IMAGE_URL."""
-
-
 class SimulatorProvider:
     name = "simulator"
 
     def __init__(
-        self, root: Path, *, latency_s: float, render_processes: int, executes: bool = True,
-        http: httpx.AsyncClient | None = None,
+        self, root: Path, *, latency_s: float, render_processes: int, inputs: InputFetcher,
+        executes: bool = True,
     ) -> None:
         self.root = root
         self.latency_s = latency_s
         self.executes = executes
         self._render_slots = asyncio.Semaphore(render_processes)
         self._jobs: dict[str, asyncio.Task[None]] = {}
-        self._http = http or httpx.AsyncClient(timeout=DOWNLOAD_TIMEOUT_S, follow_redirects=True)
+        self._inputs = inputs  # an input it cannot use fails the task with INVALID_IMAGE_URL
         root.mkdir(parents=True, exist_ok=True)
 
     # -- Provider -------------------------------------------------------------------
@@ -211,7 +204,7 @@ class SimulatorProvider:
                                f"{stderr.decode(errors='replace')[-2000:]}")
 
     async def _spec(self, request: GenerationRequest) -> tuple[RenderSpec, str]:
-        images = [await self._download(item.url) for item in request.images[:2]]
+        images = [await self._inputs.fetch(item.url) for item in request.images[:2]]
         sizes = [await asyncio.to_thread(lambda data=data: load_image(data).size)
                  for data in images]
         ratio = request.ratio or "16:9"
@@ -228,40 +221,10 @@ class SimulatorProvider:
         )
         return spec, ratio
 
-    async def _download(self, url: str) -> bytes:
-        if url.startswith("data:"):
-            return _data_url_bytes(url)
-        try:
-            async with self._http.stream("GET", url) as response:
-                if response.status_code != 200:
-                    raise InputError(f"Image URL {url} answered HTTP {response.status_code}.")
-                body = bytearray()
-                async for chunk in response.aiter_bytes():
-                    body.extend(chunk)
-                    if len(body) > MAX_IMAGE_BYTES:
-                        raise InputError(f"Image at {url} is larger than 10 MB.")
-                return bytes(body)
-        except httpx.HTTPError as exc:
-            raise InputError(f"Image URL {url} could not be downloaded: {exc}") from exc
-
     async def close(self) -> None:
         for job in list(self._jobs.values()):
             job.cancel()
         await asyncio.gather(*self._jobs.values(), return_exceptions=True)
-        await self._http.aclose()
-
-
-def _data_url_bytes(url: str) -> bytes:
-    """The bytes of a `data:image/<format>;base64,<data>` URL."""
-    header, _, data = url.partition(",")
-    if not header.endswith(";base64"):
-        raise InputError("Data URLs must be base64-encoded (`data:image/png;base64,...`).")
-    if len(data) > MAX_IMAGE_BYTES * 4 // 3 + 4:
-        raise InputError("The image in the data URL is larger than 10 MB.")
-    try:
-        return base64.b64decode(data, validate=True)
-    except binascii.Error as exc:
-        raise InputError(f"The data URL is not valid base64: {exc}") from exc
 
 
 def _result(job: Path) -> UpstreamResult:

@@ -20,6 +20,12 @@ from seedgate.store.database import Refused
 
 # Renders the create response of a task given its queue position: (HTTP status, body).
 Render = Callable[[Task, int], tuple[int, bytes]]
+# Called in the transaction of every change of a task (the webhook outbox): (task, now).
+Notify = Callable[[Connection, Task, int], None]
+
+
+def unheard(conn: Connection, task: Task, now: int) -> None:
+    """No one listens to task changes."""
 
 
 class Replay(Refused):
@@ -30,15 +36,17 @@ class Replay(Refused):
         self.stored = stored
 
 
-def create(conn: Connection, task: Task) -> Task:
+def create(conn: Connection, task: Task, notify: Notify = unheard) -> Task:
     """Debit the task's price and insert it; raises InsufficientBalance otherwise."""
     ledger.debit(conn, task.key_id, task.id, task.price, task.created_at)
     task_store.insert_task(conn, task)
+    notify(conn, task, task.created_at)
     return task
 
 
 def create_once(
-    conn: Connection, task: Task, key: str, request_hash: str, render: Render
+    conn: Connection, task: Task, key: str, request_hash: str, render: Render, *,
+    notify: Notify = unheard,
 ) -> StoredResponse:
     """`create`, and the response recorded under the idempotency key in the same
     transaction, so no debit can exist without its record. Raises `Replay` when the key is
@@ -46,7 +54,7 @@ def create_once(
     found = idempotency.find(conn, task.key_id, key)
     if found is not None and found.created_at > task.created_at - KEEP_MS:
         raise Replay(found)
-    create(conn, task)
+    create(conn, task, notify)
     if found is not None:
         idempotency.forget(conn, task.key_id, key)
     status, body = render(task, task_store.queue_position(conn, task.id))
@@ -55,15 +63,19 @@ def create_once(
     return response
 
 
-def start(conn: Connection, task_id: str, provider: str, now: int) -> bool:
-    return task_store.transition(
-        conn, task_id, TaskStatus.RUNNING, now, provider=provider, started_at=now
+def start(conn: Connection, task: Task, provider: str, now: int,
+          notify: Notify = unheard) -> bool:
+    moved = task_store.transition(
+        conn, task.id, TaskStatus.RUNNING, now, provider=provider, started_at=now
     )
+    if moved:
+        notify(conn, task, now)
+    return moved
 
 
 def end_unsuccessfully(
     conn: Connection, task: Task, *, target: TaskStatus, code: str, message: str, now: int,
-    only_from: TaskStatus | None = None,
+    only_from: TaskStatus | None = None, notify: Notify = unheard,
 ) -> bool:
     """Fail, expire or cancel a task and give its credits back."""
     assert target.refundable
@@ -74,10 +86,12 @@ def end_unsuccessfully(
     if moved:
         ledger.credit_back(conn, task.key_id, task.id, amount=task.price,
                            kind=ledger.EntryKind.REFUND, now=now)
+        notify(conn, task, now)
     return moved
 
 
-def succeed(conn: Connection, task: Task, outputs: Outputs, final_price: int, now: int) -> bool:
+def succeed(conn: Connection, task: Task, outputs: Outputs, final_price: int, now: int, *,
+            notify: Notify = unheard) -> bool:
     """Complete a task; if it cost less than was debited (auto duration), settle the rest."""
     overpaid = max(0, task.price - final_price)
     moved = task_store.transition(
@@ -87,20 +101,22 @@ def succeed(conn: Connection, task: Task, outputs: Outputs, final_price: int, no
     if moved and overpaid:
         ledger.credit_back(conn, task.key_id, task.id, amount=overpaid,
                            kind=ledger.EntryKind.SETTLE, now=now)
+    if moved:
+        notify(conn, task, now)
     return moved
 
 
-def cancel_queued(conn: Connection, task: Task, now: int) -> bool:
+def cancel_queued(conn: Connection, task: Task, now: int, notify: Notify = unheard) -> bool:
     """Cancel and refund a task that no worker has started; False if it is not queued."""
     return end_unsuccessfully(
         conn, task, target=TaskStatus.CANCELLED, code=FailureCode.CANCELLED.value,
         message="The task was cancelled by the client before it started.", now=now,
-        only_from=TaskStatus.QUEUED,
+        only_from=TaskStatus.QUEUED, notify=notify,
     )
 
 
-def delete(conn: Connection, task: Task, now: int) -> bool:
+def delete(conn: Connection, task: Task, now: int, notify: Notify = unheard) -> bool:
     """Delete a task's record; a queued one is cancelled and refunded first. False when it
     is running, so nothing changed."""
-    cancel_queued(conn, task, now)
+    cancel_queued(conn, task, now, notify)
     return task_store.delete_finished(conn, task.id)

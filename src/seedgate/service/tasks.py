@@ -77,6 +77,8 @@ class TaskService:
         clock: Callable[[], int] = now_ms,
         cache_entries: int = 100_000,
         storage: LocalStorage | None = None,
+        notify: lifecycle.Notify | None = None,
+        screen: Callable[[Task], None] = lambda task: None,
     ) -> None:
         self._db = db
         self._prices = prices
@@ -86,6 +88,8 @@ class TaskService:
         self._finished = TerminalCache(cache_entries)
         self._storage = storage
         self._in_flight: set[tuple[int, str]] = set()
+        self._notify = notify or lifecycle.unheard
+        self._screen = screen
 
     def quote(self, request: GenerationRequest) -> tuple[GenerationRequest, int]:
         normalized = normalize(request)
@@ -96,7 +100,8 @@ class TaskService:
     ) -> Task:
         """Validate, price, debit and enqueue in one transaction."""
         task = self._new_task(key, dialect, request, client_request)
-        await self._write_create(partial(lifecycle.create, task=task), task)
+        unit = partial(lifecycle.create, task=task, notify=self._notify)
+        await self._write_create(unit, task)
         return task
 
     async def create_once(
@@ -114,7 +119,7 @@ class TaskService:
         try:
             return await self._write_create(partial(
                 lifecycle.create_once, task=task, key=idempotency_key,
-                request_hash=request_hash, render=render), task)
+                request_hash=request_hash, render=render, notify=self._notify), task)
         except lifecycle.Replay as replay:
             if replay.stored.request_hash != request_hash:
                 raise idempotency.reused(idempotency_key) from None
@@ -129,12 +134,14 @@ class TaskService:
     ) -> Task:
         normalized, price = self.quote(request)
         now = self._clock()
-        return Task(
+        task = Task(
             id=new_task_id(), key_id=key.id, dialect=dialect, request=normalized,
             client_request=client_request, status=TaskStatus.QUEUED, price=price, refunded=0,
             created_at=now, updated_at=now,
             deadline_at=now + normalized.execution_expires_after * 1000,
         )
+        self._screen(task)
+        return task
 
     async def _write_create(self, unit: Unit[T], task: Task) -> T:
         try:
@@ -208,7 +215,7 @@ class TaskService:
         task = await self.get(key, task_id, refresh=False)
         if task.status is TaskStatus.QUEUED:
             if await self._db.write(partial(lifecycle.cancel_queued, task=task,
-                                            now=self._clock())):
+                                            now=self._clock(), notify=self._notify)):
                 return await self.get(key, task_id, refresh=False)
             task = await self.get(key, task_id, refresh=False)  # a worker started it
         if task.status is TaskStatus.RUNNING:
@@ -220,7 +227,8 @@ class TaskService:
     async def delete(self, key: ApiKey, task_id: str) -> None:
         """Delete a task and its media; a queued one is cancelled and refunded first."""
         task = await self.get(key, task_id, refresh=False)
-        if not await self._db.write(partial(lifecycle.delete, task=task, now=self._clock())):
+        if not await self._db.write(partial(lifecycle.delete, task=task, now=self._clock(),
+                                            notify=self._notify)):
             raise GatewayError(ErrorKind.CONFLICT, f"Task {task_id} is running and cannot be "
                                "deleted until it finishes; delete it then.")
         self._finished.discard(task_id)

@@ -90,3 +90,63 @@ idempotency_keys = sa.Table(
     sa.UniqueConstraint("key_id", "idempotency_key", name="idempotency_once_per_key"),
     sa.Index("idempotency_created", "created_at"),
 )
+
+# Client webhooks. A delivery is written in the transaction of the task change it reports
+# (an outbox); attempts log each try; secrets are Fernet-encrypted signing secrets per key.
+webhook_deliveries = sa.Table(
+    "webhook_deliveries",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("event_id", sa.String(40), nullable=False, unique=True),
+    sa.Column("task_id", sa.String(40), nullable=False),
+    sa.Column("key_id", BigId, sa.ForeignKey("api_keys.id"), nullable=False),
+    sa.Column("event_type", sa.String(40), nullable=False),
+    sa.Column("url", sa.String(2048), nullable=False),
+    sa.Column("payload", sa.LargeBinary, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("step", sa.Integer, nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("next_attempt_at", sa.BigInteger, nullable=False),
+    sa.Column("lease_owner", sa.String(64), nullable=True),
+    sa.Column("lease_expires_at", sa.BigInteger, nullable=True),
+    sa.Column("last_status_code", sa.Integer, nullable=True),
+    sa.Column("last_error", sa.String(500), nullable=True),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Column("finished_at", sa.BigInteger, nullable=True),
+    sa.Index("webhook_deliveries_due", "status", "next_attempt_at"),
+    sa.Index("webhook_deliveries_task", "task_id", "id"),
+    sa.Index("webhook_deliveries_endpoint", "key_id", "url", "status"),
+)
+
+webhook_attempts = sa.Table(
+    "webhook_attempts",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("delivery_id", BigId, sa.ForeignKey("webhook_deliveries.id", ondelete="CASCADE"),
+              nullable=False),
+    sa.Column("attempted_at", sa.BigInteger, nullable=False),
+    sa.Column("duration_ms", sa.Integer, nullable=False),
+    sa.Column("status_code", sa.Integer, nullable=True),
+    sa.Column("error", sa.String(500), nullable=True),
+    sa.Column("response", sa.String(500), nullable=True),
+    sa.Index("webhook_attempts_delivery", "delivery_id", "id"),
+)
+
+webhook_secrets = sa.Table(
+    "webhook_secrets",
+    metadata,
+    sa.Column("key_id", BigId, sa.ForeignKey("api_keys.id"), primary_key=True),
+    sa.Column("secret", sa.String(400), nullable=False),
+    sa.Column("previous", sa.String(400), nullable=True),
+    sa.Column("previous_until", sa.BigInteger, nullable=True),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+)
+
+# An endpoint that answered 410 Gone gets nothing more until a replay re-enables it.
+webhook_disabled = sa.Table(
+    "webhook_disabled",
+    metadata,
+    sa.Column("key_id", BigId, sa.ForeignKey("api_keys.id"), primary_key=True),
+    sa.Column("url", sa.String(2048), primary_key=True),
+    sa.Column("disabled_at", sa.BigInteger, nullable=False),
+)
