@@ -17,6 +17,7 @@ from pydantic_settings import (
 )
 
 from seedgate.domain.pricing import PriceTable
+from seedgate.providers.config import ProviderSettings, RoutingSettings
 
 DAY_S = 86_400
 
@@ -53,6 +54,8 @@ class Settings(BaseSettings):
     dev_key_credits: int = Field(default=10_000, ge=0)
     log_level: str = "INFO"
     prices: dict[str, dict[str, int]] = Field(default_factory=dict)
+    providers: list[ProviderSettings] = Field(default_factory=list)
+    routing: RoutingSettings = Field(default_factory=RoutingSettings)
 
     @classmethod
     def settings_customise_sources(
