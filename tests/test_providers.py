@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -322,3 +323,66 @@ def test_strategies_choose_providers(
     assert attempts_of(a, by_value)[0].provider == "cheap"
     assert attempts_of(a, by_key)[0].provider == "official"
     assert attempts_of(a, by_request)[0].provider == "official"
+
+
+# -- callbacks and deadlines ----------------------------------------------------------
+
+
+def upstream_task(a: RunningGateway, upstream: RunningGateway, task_id: str) -> Any:
+    deadline = time.monotonic() + 10
+    while True:
+        stored = a.gateway.db.read_sync(lambda conn: get_task(conn, task_id))
+        if stored is not None and stored.upstream_id:
+            return upstream.gateway.db.read_sync(partial(get_task, task_id=stored.upstream_id))
+        assert time.monotonic() < deadline, "never submitted"
+        time.sleep(0.05)
+
+
+def test_a_callback_only_triggers_a_poll(upstream: RunningGateway, make_gateway: Any) -> None:
+    a = front(make_gateway, ark("b", upstream.url), expected_generation=60, poll_min=60)
+    with a.client(a.new_key()) as client:
+        task_id = create(client, small())
+        remote = upstream_task(a, upstream, task_id)
+        callback = a.gateway.callbacks.url(task_id)
+        assert remote.client_request["callback_url"] == callback
+        with upstream.client(os.environ[KEY_ENV]) as b_client:
+            wait(b_client, remote.id)
+        forged = httpx.post(f"{a.url}/upstream/callbacks/{task_id}.{'0' * 32}",
+                            json={"id": remote.id, "status": "succeeded"})
+        assert forged.status_code == 404
+        time.sleep(0.5)
+        assert client.get(f"{TASKS}/{task_id}").json()["status"] == "running"
+        started = time.monotonic()
+        assert httpx.post(callback, json={"status": "anything"}).status_code == 200
+        assert wait(client, task_id, timeout=10)["status"] == "succeeded"
+        assert time.monotonic() - started < 5  # the next scheduled poll was a minute away
+
+
+def test_a_forged_callback_cannot_complete_a_task(
+        upstream: RunningGateway, make_gateway: Any) -> None:
+    a = front(make_gateway, ark("b", upstream.url), expected_generation=60, poll_min=60)
+    with a.client(a.new_key()) as client:
+        task_id = create(client, small("@sim:delay=30"))
+        upstream_task(a, upstream, task_id)
+        body = {"status": "succeeded", "content": {"video_url": "http://127.0.0.1:9/x.mp4"}}
+        assert httpx.post(a.gateway.callbacks.url(task_id), json=body).status_code == 200
+        time.sleep(1)
+        assert client.get(f"{TASKS}/{task_id}").json()["status"] == "running"
+
+
+def test_an_overdue_task_expires_refunded_and_is_cancelled_upstream(
+        proxy: FaultProxy, upstream: RunningGateway, make_gateway: Any) -> None:
+    a = front(make_gateway, ark("b", proxy.url), expected_generation=60, poll_min=60)
+    key = a.new_key(credits=10_000)
+    with a.client(key) as client:
+        task_id = create(client, small("@sim:delay=30"))
+        upstream_task(a, upstream, task_id)
+        a.gateway.db.write_sync(lambda conn: conn.execute(
+            schema.tasks.update().where(schema.tasks.c.id == task_id)
+            .values(deadline_at=int(time.time() * 1000))))
+        assert wait(client, task_id, timeout=10)["status"] == "expired"
+    assert a.balance(key) == 10_000
+    deadline = time.monotonic() + 5
+    while proxy.count("DELETE", TASKS) == 0:
+        assert time.monotonic() < deadline, "the upstream job was not cancelled"
+        time.sleep(0.05)

@@ -1,0 +1,151 @@
+"""The pure parts of upstream routing: outbound codecs (one codec, two directions), error
+classification, the poll schedule, the circuit breaker and backoff."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from seedgate.dialects import apixo, ark, defapi, runbase, seedance15pro
+from seedgate.domain.errors import FailureCode
+from seedgate.domain.request import GenerationRequest, MediaInput, MediaKind, Role, normalize
+from seedgate.domain.upstream import Fault, Unsupported, UpstreamError, UpstreamState
+from seedgate.engine.dispatch import backoff
+from seedgate.engine.schedule import PollSchedule
+from seedgate.providers.health import Health
+
+IMAGE = "https://cdn.example.com/a.png"
+FIRST = MediaInput(MediaKind.IMAGE, IMAGE, Role.FIRST_FRAME)
+
+
+def request(**fields: Any) -> GenerationRequest:
+    return normalize(GenerationRequest(**{"model": "seedance-1-5-pro", "prompt": "a kite",
+                                          "resolution": "480p", "duration": 4, **fields}))
+
+
+def inbound(codec: Any, body: dict[str, Any], model: str) -> GenerationRequest:
+    if codec is ark:
+        return normalize(ark.decode_create(body).request)
+    if codec is apixo:
+        return normalize(apixo.decode_create(model, body)[0])
+    return normalize(codec.decode_create(body)[0])
+
+
+ROUND_TRIPS = [
+    (ark, "seedance-1-5-pro-251215", request(seed=7, camera_fixed=True, inputs=(FIRST,))),
+    (ark, "seedance-2-0", request(model="seedance-2-0", resolution="1080p", inputs=(
+        MediaInput(MediaKind.IMAGE, IMAGE, Role.REFERENCE_IMAGE),
+        MediaInput(MediaKind.VIDEO, "https://cdn.example.com/v.mp4", Role.REFERENCE_VIDEO)),
+        ratio="16:9")),
+    (apixo, "seedance-1-5-pro", request(ratio="9:16", generate_audio=True, camera_fixed=True)),
+    (apixo, "seedance-2-0", request(model="seedance-2-0", ratio="adaptive", inputs=(FIRST,))),
+    (runbase, "bytedance/seedance-1.5-pro", request(ratio="1:1", duration=8)),
+    (defapi, "seedance-2.0", request(model="seedance-2-0", resolution="720p", duration=10,
+                                     ratio="4:3")),
+    (seedance15pro, "seedance-1-5-pro", request(resolution="720p", duration=10,
+                                                ratio="9:16")),
+]
+
+
+@pytest.mark.parametrize(("codec", "model", "original"), ROUND_TRIPS)
+def test_outbound_bodies_decode_back_to_the_same_request(
+        codec: Any, model: str, original: GenerationRequest) -> None:
+    body = codec.encode_create(original, model, None)
+    decoded = inbound(codec, body, model)
+    assert decoded.model == original.model
+    assert (decoded.prompt, decoded.inputs, decoded.duration, decoded.ratio,
+            decoded.resolution, decoded.generate_audio) == (
+        original.prompt, original.inputs, original.duration, original.ratio,
+        original.resolution, original.generate_audio)
+
+
+@pytest.mark.parametrize(("codec", "model", "unsupported"), [
+    (seedance15pro, "seedance-1-5-pro", request(duration=4)),
+    (runbase, "bytedance/seedance-1.5-pro", request(duration=5)),
+    (defapi, "seedance-2.0", request(model="seedance-2-0", resolution="480p", duration=5)),
+    (apixo, "seedance-1-5-pro", request(resolution="1080p")),
+    (apixo, "seedance-1-5-pro", request(inputs=(MediaInput(
+        MediaKind.IMAGE, "data:image/png;base64,AAAA", Role.FIRST_FRAME),))),
+])
+def test_requests_an_api_cannot_express_are_unsupported(
+        codec: Any, model: str, unsupported: GenerationRequest) -> None:
+    with pytest.raises(Unsupported):
+        codec.encode_create(unsupported, model, None)
+
+
+@pytest.mark.parametrize(("codec", "status", "body", "fault"), [
+    (ark, 429, {"error": {"code": "RateLimitExceeded.EndpointRPMExceeded"}}, Fault.RATE_LIMITED),
+    (ark, 401, {"error": {"code": "AuthenticationError"}}, Fault.UNAUTHORIZED),
+    (ark, 403, {"error": {"code": "AccountOverdueError"}}, Fault.INSUFFICIENT_BALANCE),
+    (ark, 400, {"error": {"code": "InputImageSensitiveContentDetected"}},
+     Fault.CONTENT_VIOLATION),
+    (ark, 400, {"error": {"code": "InvalidParameter", "message": "image_url is bad"}},
+     Fault.INVALID_IMAGE),
+    (ark, 500, None, Fault.UNAVAILABLE),
+    (runbase, 402, {"error": {"code": "insufficient_balance"}}, Fault.INSUFFICIENT_BALANCE),
+    (apixo, 403, {"code": 403, "message": "Forbidden",
+                  "data": {"error": "Content policy violation"}}, Fault.CONTENT_VIOLATION),
+    (defapi, 504, {"code": 1, "message": "gateway timeout"}, Fault.TIMEOUT),
+    (seedance15pro, 400, {"code": 400, "message": "`prompt` is required."},
+     Fault.INVALID_REQUEST),
+])
+def test_http_errors_map_to_faults(codec: Any, status: int, body: Any, fault: Fault) -> None:
+    error = codec.decode_error(status, body)
+    assert isinstance(error, UpstreamError) and error.fault is fault
+
+
+def test_task_failures_map_to_failure_codes() -> None:
+    failed = ark.decode_status({"id": "cgt-1", "status": "failed", "error": {
+        "code": "OutputVideoSensitiveContentDetected", "message": "no"}})
+    assert (failed.state, failed.error_code) == (UpstreamState.FAILED,
+                                                 FailureCode.CONTENT_VIOLATION)
+    apixo_failed = apixo.decode_status({"code": 200, "data": {
+        "taskId": "t", "state": "failed", "failCode": "IMAGE_DOWNLOAD_FAILED"}})
+    assert apixo_failed.error_code is FailureCode.INVALID_IMAGE_URL
+    expired = ark.decode_status({"id": "cgt-1", "status": "expired"})
+    assert expired.state is UpstreamState.EXPIRED
+    done = apixo.decode_status({"code": 200, "data": {
+        "taskId": "t", "state": "success", "completeTime": 1704067212500,
+        "resultJson": '{"resultUrls":["https://cdn.apixo.ai/o.mp4"]}'}})
+    assert (done.video_url, done.completed_at) == ("https://cdn.apixo.ai/o.mp4",
+                                                   1704067212500)
+
+
+@pytest.mark.parametrize("body", [None, [], {"status": "weird"}, {"status": "succeeded"},
+                                  {"status": "succeeded", "content": {"video_url": 3}}])
+def test_malformed_answers_are_the_providers_fault(body: Any) -> None:
+    with pytest.raises(UpstreamError) as raised:
+        ark.decode_status(body)
+    assert raised.value.fault is Fault.UNAVAILABLE and raised.value.fault.retryable
+
+
+def test_the_poll_schedule_learns_the_generation_time() -> None:
+    schedule = PollSchedule(expected_s=60, min_s=2, max_s=30)
+    assert schedule.first("ark", "m") == pytest.approx(48)
+    schedule.observe("ark", "m", 20)
+    schedule.observe("ark", "m", 30)
+    assert schedule.expected("ark", "m") == pytest.approx(23)
+    assert schedule.expected("ark", "other") == 60
+    assert [schedule.after(n) for n in (1, 2, 3, 4, 5, 6)] == [2, 4, 8, 16, 30, 30]
+
+
+def test_the_circuit_breaker_opens_rests_and_lets_one_trial_through() -> None:
+    now = [0.0]
+    health = Health(failures=2, cooldown_s=10, clock=lambda: now[0])
+    health.failed("p")
+    assert health.admit("p") and not health.resting("p")
+    health.failed("p")
+    assert health.resting("p") and not health.admit("p")
+    now[0] = 11
+    assert health.admit("p")  # the half-open trial
+    assert not health.admit("p")  # only one
+    health.succeeded("p", 0.2)
+    assert health.admit("p") and not health.resting("p")
+
+
+def test_backoff_grows_with_jitter_and_honours_retry_after() -> None:
+    assert backoff(1, 1, 60, None, jitter=lambda: 0.0) == 0.5
+    assert backoff(3, 1, 60, None, jitter=lambda: 1.0) == 4
+    assert backoff(10, 1, 60, None, jitter=lambda: 1.0) == 60
+    assert backoff(1, 1, 60, 7, jitter=lambda: 1.0) == 7
