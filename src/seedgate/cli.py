@@ -8,6 +8,7 @@ import sys
 from collections.abc import Sequence
 
 from seedgate.config import Settings, load_settings
+from seedgate.providers.config import Strategy
 from seedgate.service.accounts import Accounts, KeyNameTaken, UnknownKey
 from seedgate.store.database import Database
 
@@ -64,7 +65,8 @@ def cmd_migrate(_args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_keys_create(args: argparse.Namespace, settings: Settings) -> int:
-    key, secret = _accounts(settings).create_key(args.name, args.credits, args.rate_limit)
+    key, secret = _accounts(settings).create_key(args.name, args.credits, args.rate_limit,
+                                                 args.strategy)
     if args.quiet:
         print(secret)
     else:
@@ -86,6 +88,13 @@ def cmd_keys_list(_args: argparse.Namespace, settings: Settings) -> int:
 def cmd_keys_revoke(args: argparse.Namespace, settings: Settings) -> int:
     key = _accounts(settings).revoke(args.key)
     print(f"revoked key {key.name!r}")
+    return 0
+
+
+def cmd_keys_strategy(args: argparse.Namespace, settings: Settings) -> int:
+    strategy = None if args.strategy == "default" else args.strategy
+    key = _accounts(settings).set_strategy(args.key, strategy)
+    print(f"key {key.name!r} routes by {args.strategy}")
     return 0
 
 
@@ -128,8 +137,14 @@ def parser() -> argparse.ArgumentParser:
     create.add_argument("--rate-limit", type=int, default=None,
                         help="requests a minute (0: unlimited; default: the server's)")
     create.add_argument("--quiet", action="store_true", help="print the key alone")
+    create.add_argument("--strategy", choices=[s.value for s in Strategy],
+                        help="routing strategy of this key's tasks (default: the server's)")
     create.set_defaults(func=cmd_keys_create)
     keys.add_parser("list", help="list keys and balances").set_defaults(func=cmd_keys_list)
+    route = keys.add_parser("strategy", help="set a key's routing strategy")
+    route.add_argument("key", help="key name or secret")
+    route.add_argument("strategy", choices=[*(s.value for s in Strategy), "default"])
+    route.set_defaults(func=cmd_keys_strategy)
     revoke = keys.add_parser("revoke", help="revoke a key by name or secret")
     revoke.add_argument("key")
     revoke.set_defaults(func=cmd_keys_revoke)

@@ -1,6 +1,7 @@
 """Choosing a provider for a task: strategy, health, and per-provider concurrency caps.
 
-Strategies: `official` tries only the official Ark providers; `value` the cheapest
+Strategies: `official` tries only the official Ark providers (and the simulator, the
+stand-in for every provider); `value` the cheapest
 healthy provider first; `auto` weighs health, latency and cost. Within each, a higher
 `priority` always comes first. The caps count tasks this worker process runs at each
 provider; a task finding every candidate full waits, still queued, for a free slot.
@@ -15,7 +16,7 @@ from dataclasses import dataclass
 
 from seedgate.domain.request import GenerationRequest
 from seedgate.providers.base import Provider
-from seedgate.providers.config import ProviderSettings, Strategy
+from seedgate.providers.config import Kind, ProviderSettings, Strategy
 from seedgate.providers.health import Health
 
 
@@ -45,7 +46,8 @@ class Router:
         whatever its health or load."""
         able = [route for route in self.routes.values()
                 if route.provider.accepts(request)
-                and (strategy is not Strategy.OFFICIAL or route.settings.kind.official)]
+                and (strategy is not Strategy.OFFICIAL or route.settings.kind.official
+                     or route.settings.kind is Kind.SIMULATOR)]
         if strategy is Strategy.VALUE:
             return sorted(able, key=lambda r: (-r.settings.priority, r.settings.cost_per_second,
                                                self.health.latency(r.name)))
