@@ -228,9 +228,18 @@ class Worker:
         """Store the outcome of a finished job, then let the provider forget it."""
         assert task.upstream_id is not None
         remote = status.remote
-        await self._db.write(partial(
+        # Bookkeeping, written alongside (not before) the outcome: it must not delay it.
+        record = asyncio.ensure_future(self._db.write(partial(
             attempts.finished, task_id=task.id, upstream_id=task.upstream_id, calls=polls,
-            upstream_done_at=remote.completed_at if remote else None, now=self._clock()))
+            upstream_done_at=remote.completed_at if remote else None, now=self._clock())))
+        try:
+            await self._settle(task, provider, status, submitted_at)
+        finally:
+            await record
+        await provider.cancel(task.upstream_id)
+
+    async def _settle(self, task: Task, provider: Provider, status: UpstreamStatus,
+                      submitted_at: int | None) -> None:
         if status.state is UpstreamState.SUCCEEDED:
             if submitted_at is not None and provider.remote:
                 self._schedule.observe(provider.name, task.model,
@@ -245,7 +254,6 @@ class Worker:
                 task, TaskStatus.FAILED, status.error_code or FailureCode.GENERATION_FAILED,
                 status.error_message or "The provider could not generate the video.",
             )
-        await provider.cancel(task.upstream_id)
 
     async def _succeed(self, task: Task, status: UpstreamStatus) -> None:
         """A local result is stored as is; a remote one is mirrored first, and a mirror
