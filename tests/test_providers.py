@@ -19,7 +19,13 @@ from seedgate.media.probe import probe_video
 from seedgate.store import attempts, keys, schema
 from seedgate.store.tasks import get_task
 
-from .conftest import DatabaseTarget, RunningGateway, fresh_database
+from .conftest import (
+    DatabaseTarget,
+    RunningGateway,
+    ThreadedServer,
+    fresh_database,
+    gateway_settings,
+)
 from .faults import FaultProxy
 
 TASKS = "/api/v3/contents/generations/tasks"
@@ -386,3 +392,37 @@ def test_an_overdue_task_expires_refunded_and_is_cancelled_upstream(
     while proxy.count("DELETE", TASKS) == 0:
         assert time.monotonic() < deadline, "the upstream job was not cancelled"
         time.sleep(0.05)
+
+
+def test_an_oversized_result_fails_at_once_refunded(
+        proxy: FaultProxy, make_gateway: Any) -> None:
+    a = front(make_gateway, ark("b", proxy.url), mirror_max_bytes=1000)
+    key = a.new_key(credits=10_000)
+    with a.client(key) as client:
+        task = wait(client, create(client, small()))
+    assert task["status"] == "failed" and "larger than 1000 bytes" in task["error"]["message"]
+    assert proxy.count("GET", "/media/videos/") == 1  # too large is final: no retries
+    assert a.balance(key) == 10_000
+
+
+def test_a_restarted_worker_resumes_without_submitting_again(
+        upstream: RunningGateway, make_gateway: Any, database: DatabaseTarget,
+        tmp_path: Path) -> None:
+    """The first gateway stops while its task runs upstream; the second, on the same
+    database, takes the lease over and polls the same job: one attempt, one debit."""
+    providers = [ark("b", upstream.url)]
+    first = ThreadedServer(gateway_settings(tmp_path / "first", database, providers=providers,
+                                            routing=FAST_ROUTING)).__enter__()
+    try:
+        _, secret = first.gateway.accounts.create_key("k", 10_000)
+        with httpx.Client(base_url=f"http://127.0.0.1:{first.settings.port}", timeout=30,
+                          headers={"authorization": f"Bearer {secret}"}) as client:
+            task_id = create(client, small("@sim:delay=3"))
+        upstream_task(RunningGateway("", first.gateway, first.settings), upstream, task_id)
+    finally:
+        first.__exit__()
+    second = front(make_gateway, *providers)
+    with second.client(secret) as client:
+        assert wait(client, task_id)["status"] == "succeeded"
+    assert [x.state.value for x in attempts_of(second, task_id)] == ["finished"]
+    assert ledger_kinds(second, task_id) == ["debit"]

@@ -3,6 +3,7 @@ classification, the poll schedule, the circuit breaker and backoff."""
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import pytest
@@ -14,6 +15,14 @@ from seedgate.domain.upstream import Fault, Unsupported, UpstreamError, Upstream
 from seedgate.engine.dispatch import backoff
 from seedgate.engine.schedule import PollSchedule
 from seedgate.providers.health import Health
+from seedgate.service import lifecycle
+from seedgate.service.accounts import Accounts
+from seedgate.store import attempts
+from seedgate.store import tasks as task_store
+from seedgate.store.attempts import AttemptState
+from seedgate.store.database import Database
+
+from .test_store import NOW, new_task
 
 IMAGE = "https://cdn.example.com/a.png"
 FIRST = MediaInput(MediaKind.IMAGE, IMAGE, Role.FIRST_FRAME)
@@ -149,3 +158,40 @@ def test_backoff_grows_with_jitter_and_honours_retry_after() -> None:
     assert backoff(3, 1, 60, None, jitter=lambda: 1.0) == 4
     assert backoff(10, 1, 60, None, jitter=lambda: 1.0) == 60
     assert backoff(1, 1, 60, 7, jitter=lambda: 1.0) == 7
+
+
+# -- attempts on a real database ------------------------------------------------------
+
+
+def test_an_attempt_left_submitting_is_never_reused(db: Database) -> None:
+    """A worker that died during its upstream call left the attempt `submitting`: the next
+    attempt gets a new number and the old one is marked `unknown`."""
+    key, _ = Accounts(db).create_key("k", credits=1000)
+    task = new_task(key.id, "task_" + "a" * 24)
+    db.write_sync(partial(lifecycle.create, task=task))
+    db.write_sync(partial(lifecycle.start, task_id=task.id, provider="p", now=NOW))
+    first = db.write_sync(partial(attempts.begin, task_id=task.id, provider="p", now=NOW))
+    second = db.write_sync(partial(attempts.begin, task_id=task.id, provider="q", now=NOW))
+    assert (first, second) == (1, 2)
+    assert db.write_sync(partial(attempts.submitted, task_id=task.id, number=2, provider="q",
+                                 upstream_id="job-2", now=NOW + 1))
+    stored = db.read_sync(partial(task_store.get_task, task_id=task.id))
+    assert stored is not None and (stored.provider, stored.upstream_id) == ("q", "job-2")
+    found = db.read_sync(partial(attempts.of_task, task_id=task.id))
+    assert [(a.number, a.state) for a in found] == [
+        (1, AttemptState.UNKNOWN), (2, AttemptState.SUBMITTED)]
+    db.write_sync(partial(attempts.finished, task_id=task.id, upstream_id="job-2", calls=3,
+                          upstream_done_at=NOW + 5, now=NOW + 6))
+    done = db.read_sync(partial(attempts.of_task, task_id=task.id))[1]
+    assert (done.state, done.calls, done.upstream_done_at) == (
+        AttemptState.FINISHED, 4, NOW + 5)
+
+
+def test_a_submit_for_an_ended_task_is_not_recorded(db: Database) -> None:
+    key, _ = Accounts(db).create_key("k", credits=1000)
+    task = new_task(key.id, "task_" + "b" * 24)
+    db.write_sync(partial(lifecycle.create, task=task))
+    db.write_sync(partial(lifecycle.cancel_queued, task=task, now=NOW))
+    number = db.write_sync(partial(attempts.begin, task_id=task.id, provider="p", now=NOW))
+    assert not db.write_sync(partial(attempts.submitted, task_id=task.id, number=number,
+                                     provider="p", upstream_id="job", now=NOW))
