@@ -14,6 +14,7 @@ import pytest
 
 from seedgate import cli
 from seedgate.config import Settings
+from seedgate.providers.client import UpstreamClient
 from seedgate.providers.config import Kind, Strategy
 from seedgate.providers.http import HttpProvider
 from seedgate.providers.registry import build_routes
@@ -58,7 +59,7 @@ def test_the_readme_example_configures_every_kind(
         monkeypatch.setenv(variable, SECRET)
     monkeypatch.delenv("SD15P_API_KEY", raising=False)
     with caplog.at_level(logging.WARNING):
-        routes = build_routes(settings.providers, simulator, httpx.AsyncClient())
+        routes = build_routes(settings.providers, simulator, UpstreamClient())
     assert [r.name for r in routes] == ["ark", "volc", "apixo", "runbase", "defapi",
                                         "simulator"]
     assert "SD15P_API_KEY" in caplog.text and SECRET not in caplog.text
@@ -75,7 +76,7 @@ def test_without_providers_the_simulator_serves_everything(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, simulator: SimulatorProvider) -> None:
     monkeypatch.delenv("ARK_API_KEY", raising=False)
     routes = build_routes(settings_from(tmp_path, "", monkeypatch).providers, simulator,
-                          httpx.AsyncClient())
+                          UpstreamClient())
     assert [(r.name, r.settings.kind) for r in routes] == [("simulator", Kind.SIMULATOR)]
 
 
@@ -84,7 +85,7 @@ def test_ark_api_key_alone_enables_the_official_provider(
     monkeypatch.setenv("ARK_API_KEY", SECRET)
     monkeypatch.setenv("ARK_BASE_URL", "http://127.0.0.1:9/api/v3")
     routes = build_routes(settings_from(tmp_path, "", monkeypatch).providers, simulator,
-                          httpx.AsyncClient())
+                          UpstreamClient())
     [route] = routes
     assert (route.name, route.settings.kind) == ("ark", Kind.ARK_BYTEPLUS)
     assert route.settings.base_url == "http://127.0.0.1:9/api/v3"
@@ -110,7 +111,7 @@ def test_the_upstream_key_reaches_the_provider_and_nothing_else(
                      routing={"submit_rounds": 1})
     route = a.gateway.router.routes["ark"]
     assert isinstance(route.provider, HttpProvider)
-    route.provider._http = httpx.AsyncClient(transport=httpx.MockTransport(handler))
+    route.provider._http = UpstreamClient(transport=httpx.MockTransport(handler))
     key = a.new_key(credits=1000)
     with caplog.at_level(logging.DEBUG), a.client(key) as client:
         task_id = client.post("/api/v3/contents/generations/tasks", json={

@@ -5,11 +5,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from collections.abc import Sequence
 
 from seedgate.config import Settings, load_settings
 from seedgate.providers.config import Strategy
 from seedgate.service.accounts import Accounts, KeyNameTaken, UnknownKey
+from seedgate.store import attempts
 from seedgate.store.database import Database
 
 
@@ -98,6 +100,24 @@ def cmd_keys_strategy(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_providers(args: argparse.Namespace, settings: Settings) -> int:
+    """Upstream calls per job and the delay from a provider's end to the gateway's."""
+    db = Database(settings.resolved_database_url, schema=settings.database_schema)
+    db.migrate()
+    since = int(time.time() * 1000) - int(args.hours * 3_600_000)
+    rows = db.read_sync(lambda conn: attempts.figures(conn, since))
+    print(f"{'provider':<20} {'jobs':>7} {'calls/job':>9} {'delay p50':>10} {'delay p99':>10}")
+    for row in rows:
+        p50, p99 = (f"{_quantile(row.delays_ms, q) / 1000:.2f} s" if row.delays_ms else "-"
+                    for q in (0.5, 0.99))
+        print(f"{row.provider:<20} {row.jobs:>7} {row.calls_per_job:>9.2f} {p50:>10} {p99:>10}")
+    return 0
+
+
+def _quantile(ordered: list[int], fraction: float) -> int:
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
 def cmd_credits_add(args: argparse.Namespace, settings: Settings) -> int:
     balance = _accounts(settings).add_credits(args.key, args.amount, args.note)
     print(f"balance: {balance}")
@@ -148,6 +168,11 @@ def parser() -> argparse.ArgumentParser:
     revoke = keys.add_parser("revoke", help="revoke a key by name or secret")
     revoke.add_argument("key")
     revoke.set_defaults(func=cmd_keys_revoke)
+
+    providers = commands.add_parser(
+        "providers", help="upstream calls per job and completion delays, per provider")
+    providers.add_argument("--hours", type=float, default=24.0, help="jobs finished since")
+    providers.set_defaults(func=cmd_providers)
 
     credits = commands.add_parser("credits", help="manage credits").add_subparsers(
         dest="action", required=True)

@@ -6,8 +6,6 @@ import asyncio
 import contextlib
 import logging
 
-import httpx
-
 from seedgate.config import Settings
 from seedgate.engine.callbacks import CallbackTokens
 from seedgate.engine.dispatch import Dispatcher
@@ -18,6 +16,7 @@ from seedgate.engine.schedule import PollSchedule
 from seedgate.engine.worker import Worker
 from seedgate.media.signing import UrlSigner
 from seedgate.media.storage import LocalStorage
+from seedgate.providers.client import UpstreamClient
 from seedgate.providers.health import Health
 from seedgate.providers.mirror import Mirror
 from seedgate.providers.registry import build_routes
@@ -47,15 +46,12 @@ class Gateway:
             render_processes=settings.render_processes, executes=run_worker,
         )
         # Operator-configured provider hosts: one pool for every remote provider.
-        self.upstream_http = httpx.AsyncClient(
-            timeout=httpx.Timeout(30.0, connect=10.0),
-            limits=httpx.Limits(max_connections=256, max_keepalive_connections=64))
         routing = settings.routing
+        self.upstream_http = UpstreamClient(routing.max_connections)
         self.router = Router(build_routes(settings.providers, self.provider, self.upstream_http),
                              Health(routing.breaker_failures, routing.breaker_cooldown))
-        self.callbacks = CallbackTokens(
-            self.signer_secret, routing.callback_url or settings.public_url
-            or f"http://{settings.host}:{settings.port}")
+        self.callbacks = CallbackTokens(self.signer_secret,
+                                        routing.callback_url or settings.public_url)
         self.outcomes = Outcomes(self.db, self.storage, prices)
         self.worker = self._worker(settings) if run_worker else None
         self.refresher = Refresher(

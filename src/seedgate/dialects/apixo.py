@@ -363,13 +363,13 @@ def _v2_input(request: GenerationRequest) -> dict[str, Any]:
 
 
 def decode_created(body: Any) -> str:
-    data = upstream.mapping(upstream.mapping(body, "the answer").get("data"), "`data`")
+    data = upstream.envelope_data(body)
     return upstream.text(data.get("taskId"), "`data.taskId`")
 
 
 def decode_status(body: Any) -> RemoteStatus:
     """The status envelope (also the body of apixo's callbacks)."""
-    data = upstream.mapping(upstream.mapping(body, "the answer").get("data"), "`data`")
+    data = upstream.envelope_data(body)
     state = upstream.state(UPSTREAM_STATES, data.get("state"))
     completed = data.get("completeTime")
     finished_at = completed if isinstance(completed, int) else None
@@ -382,10 +382,7 @@ def decode_status(body: Any) -> RemoteStatus:
         return RemoteStatus(state, 100, video_url=upstream.first_url(urls, "`resultUrls`"),
                             completed_at=finished_at)
     if state is UpstreamState.FAILED:
-        return RemoteStatus(
-            state, error_code=upstream.failure_code(data.get("failCode"), data.get("failMsg")),
-            error_message=upstream.clip(data.get("failMsg"), "The provider failed."),
-            completed_at=finished_at)
+        return upstream.failed(data.get("failCode"), data.get("failMsg"), finished_at)
     return RemoteStatus(state)
 
 

@@ -511,11 +511,7 @@ def decode_status(body: Any) -> RemoteStatus:
         error = task.get("error") if isinstance(task.get("error"), dict) else {}
         if task.get("status") == "cancelled":
             error = {"code": "GENERATION_FAILED", "message": "The provider cancelled the task."}
-        return RemoteStatus(
-            state, error_code=upstream.failure_code(error.get("code"), error.get("message")),
-            error_message=upstream.clip(error.get("message"), "The provider could not "
-                                        "generate the video."), completed_at=finished_at,
-        )
+        return upstream.failed(error.get("code"), error.get("message"), finished_at)
     return RemoteStatus(state)
 
 

@@ -206,12 +206,12 @@ def encode_create(request: GenerationRequest, model: str,
 
 
 def decode_created(body: Any) -> str:
-    data = upstream.mapping(upstream.mapping(body, "the answer").get("data"), "`data`")
+    data = upstream.envelope_data(body)
     return upstream.text(data.get("task_id"), "`data.task_id`")
 
 
 def decode_status(body: Any) -> RemoteStatus:
-    data = upstream.mapping(upstream.mapping(body, "the answer").get("data"), "`data`")
+    data = upstream.envelope_data(body)
     state = upstream.state(UPSTREAM_STATES, data.get("status"))
     if state is UpstreamState.SUCCEEDED:
         result = upstream.mapping(data.get("result"), "`data.result`")
@@ -220,8 +220,7 @@ def decode_status(body: Any) -> RemoteStatus:
     if state is UpstreamState.FAILED:
         reason = data.get("status_reason")
         message = reason.get("message") if isinstance(reason, dict) else None
-        return RemoteStatus(state, error_code=upstream.failure_code(None, message),
-                            error_message=upstream.clip(message, "The provider failed."))
+        return upstream.failed(None, message)
     return RemoteStatus(state)
 
 

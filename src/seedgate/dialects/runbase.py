@@ -260,9 +260,7 @@ def decode_status(body: Any) -> RemoteStatus:
         error = run.get("error")
         message = error.get("message") if isinstance(error, dict) else error
         code = error.get("code") if isinstance(error, dict) else None
-        return RemoteStatus(state, error_code=upstream.failure_code(code, message),
-                            error_message=upstream.clip(message, "The provider failed."),
-                            completed_at=finished_at)
+        return upstream.failed(code, message, finished_at)
     return RemoteStatus(state)
 
 

@@ -139,20 +139,19 @@ def encode_create(request: GenerationRequest, model: str,
 
 
 def decode_created(body: Any) -> str:
-    data = upstream.mapping(upstream.mapping(body, "the answer").get("data"), "`data`")
+    data = upstream.envelope_data(body)
     return upstream.text(data.get("task_id"), "`data.task_id`")
 
 
 def decode_status(body: Any) -> RemoteStatus:
-    data = upstream.mapping(upstream.mapping(body, "the answer").get("data"), "`data`")
+    data = upstream.envelope_data(body)
     state = upstream.state(UPSTREAM_STATES, data.get("status"))
     if state is UpstreamState.SUCCEEDED:
         return RemoteStatus(state, 100, video_url=upstream.first_url(data.get("response"),
                                                                      "`data.response`"))
     if state is UpstreamState.FAILED:
         message = data.get("error_message")
-        return RemoteStatus(state, error_code=upstream.failure_code(None, message),
-                            error_message=upstream.clip(message, "The provider failed."))
+        return upstream.failed(None, message)
     return RemoteStatus(state)
 
 

@@ -10,7 +10,13 @@ from typing import Any
 
 from seedgate.domain.errors import FailureCode
 from seedgate.domain.request import GenerationRequest, Role
-from seedgate.domain.upstream import Fault, Unsupported, UpstreamError, UpstreamState
+from seedgate.domain.upstream import (
+    Fault,
+    RemoteStatus,
+    Unsupported,
+    UpstreamError,
+    UpstreamState,
+)
 
 CONTENT = re.compile(r"sensitive|violat|nsfw|safety|policy", re.IGNORECASE)
 IMAGE = re.compile(r"image", re.IGNORECASE)
@@ -36,6 +42,18 @@ def state(states: Mapping[Any, UpstreamState], value: Any) -> UpstreamState:
     if found is None:
         raise malformed(f"unknown status {value!r}")
     return found
+
+
+def envelope_data(body: Any) -> Mapping[str, Any]:
+    """The `data` of a `{code, message, data}` envelope (the resellers' answers)."""
+    return mapping(mapping(body, "the answer").get("data"), "`data`")
+
+
+def failed(code: Any, message: Any, completed_at: int | None = None) -> RemoteStatus:
+    """A job the provider reports failed, with its code (if any) and message."""
+    return RemoteStatus(UpstreamState.FAILED, error_code=failure_code(code, message),
+                        error_message=clip(message, "The provider could not generate the "
+                                           "video."), completed_at=completed_at)
 
 
 def malformed(what: str) -> UpstreamError:

@@ -109,33 +109,36 @@ class Dispatcher:
 
     async def _submit(self, task: Task, route: Route) -> Task | UpstreamError | None:
         """One attempt at one provider, whose slot `take` reserved; the slot is kept only
-        when the provider accepted the task."""
-        if task.status is TaskStatus.QUEUED:
-            task = await self._outcomes.start(task, route.name)
-            if task.status.terminal:
-                self._router.release(route.name)
-                return None
-        number = await self._db.write(partial(attempts.begin, task_id=task.id,
-                                              provider=route.name, now=self._clock()))
-        started = time.monotonic()
+        when the provider accepted the task (and released if this is cancelled)."""
+        kept = False
         try:
-            upstream_id = await route.provider.submit(task, self._callback_url(task.id))
-        except UpstreamError as error:
-            self._router.release(route.name)
-            if error.fault not in REQUEST_FAULTS:
-                self._router.health.failed(route.name)
-            log.info("submitting task %s to %s failed: %r", task.id, route.name, error)
-            await self._db.write(partial(attempts.failed, task_id=task.id, number=number,
-                                         error=error.message, now=self._clock()))
-            return error
-        self._router.health.succeeded(route.name, time.monotonic() - started)
-        if not await self._db.write(partial(
-                attempts.submitted, task_id=task.id, number=number, provider=route.name,
-                upstream_id=upstream_id, now=self._clock())):
-            await route.provider.cancel(upstream_id)  # the task ended meanwhile
-            self._router.release(route.name)
-            return None
-        return replace(task, provider=route.name, upstream_id=upstream_id)
+            if task.status is TaskStatus.QUEUED:
+                task = await self._outcomes.start(task, route.name)
+                if task.status.terminal:
+                    return None
+            number = await self._db.write(partial(attempts.begin, task_id=task.id,
+                                                  provider=route.name, now=self._clock()))
+            started = time.monotonic()
+            try:
+                upstream_id = await route.provider.submit(task, self._callback_url(task.id))
+            except UpstreamError as error:
+                if error.fault not in REQUEST_FAULTS:
+                    self._router.health.failed(route.name)
+                log.info("submitting task %s to %s failed: %r", task.id, route.name, error)
+                await self._db.write(partial(attempts.failed, task_id=task.id, number=number,
+                                             error=error.message, now=self._clock()))
+                return error
+            self._router.health.succeeded(route.name, time.monotonic() - started)
+            if not await self._db.write(partial(
+                    attempts.submitted, task_id=task.id, number=number, provider=route.name,
+                    upstream_id=upstream_id, now=self._clock())):
+                await route.provider.cancel(upstream_id)  # the task ended meanwhile
+                return None
+            kept = True
+            return replace(task, provider=route.name, upstream_id=upstream_id)
+        finally:
+            if not kept:
+                self._router.release(route.name)
 
     async def _give_up(self, task: Task, last: UpstreamError | None) -> None:
         message = last.message if last else "No provider accepted the task."

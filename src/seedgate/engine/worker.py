@@ -225,7 +225,7 @@ class Worker:
 
     async def _conclude(self, task: Task, provider: Provider, status: UpstreamStatus,
                         polls: int, submitted_at: int | None) -> None:
-        """Store the outcome of a finished job, then let the provider forget it."""
+        """Store the outcome of a finished job (a local one's files are then removed)."""
         assert task.upstream_id is not None
         remote = status.remote
         # Bookkeeping, written alongside (not before) the outcome: it must not delay it.
@@ -236,7 +236,8 @@ class Worker:
             await self._settle(task, provider, status, submitted_at)
         finally:
             await record
-        await provider.cancel(task.upstream_id)
+        if not provider.remote:  # the simulator's files; remote records expire upstream
+            await provider.cancel(task.upstream_id)
 
     async def _settle(self, task: Task, provider: Provider, status: UpstreamStatus,
                       submitted_at: int | None) -> None:

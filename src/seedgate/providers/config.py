@@ -70,6 +70,7 @@ class RoutingSettings(BaseModel):
     poll_min: float = Field(default=2.0, gt=0)
     poll_max: float = Field(default=30.0, gt=0)
     callback_url: str | None = Field(default=None, description="public base URL for callbacks")
+    max_connections: int = Field(default=16, ge=1, description="upstream calls at once")
     mirror_max_bytes: int = Field(default=500 << 20, gt=0)
     mirror_attempts: int = Field(default=3, ge=1)
 

@@ -1,6 +1,6 @@
 """A remote provider reached over HTTP, driven through its dialect's codec.
 
-One `httpx.AsyncClient` is shared by every provider (one connection pool); each call has
+One `UpstreamClient` is shared by every provider (one bounded connection pool); each call has
 the provider's timeout. Failures become `UpstreamError`s with a `Fault` the router acts on:
 timeouts, connection errors, 5xx and malformed answers are the provider's trouble and
 retryable; 4xx answers are classified by the codec from the provider's own error codes.
@@ -19,6 +19,7 @@ from seedgate.domain.request import GenerationRequest
 from seedgate.domain.task import Task
 from seedgate.domain.upstream import Fault, Unsupported, UpstreamError, UpstreamState
 from seedgate.providers.base import UpstreamStatus
+from seedgate.providers.client import UpstreamClient
 from seedgate.providers.config import ProviderSettings
 from seedgate.providers.wires import Wire
 
@@ -28,7 +29,7 @@ log = logging.getLogger(__name__)
 class HttpProvider:
     remote = True
 
-    def __init__(self, settings: ProviderSettings, wire: Wire, http: httpx.AsyncClient,
+    def __init__(self, settings: ProviderSettings, wire: Wire, http: UpstreamClient,
                  api_key: str | None) -> None:
         self.name = settings.name
         self.settings = settings
@@ -36,7 +37,6 @@ class HttpProvider:
         self._http = http
         self._base = (settings.base_url or wire.base_url).rstrip("/")
         self._headers = {"authorization": f"Bearer {api_key}"} if api_key else {}
-        self.calls = 0
 
     def upstream_model(self, model_id: str) -> str | None:
         model = CATALOG[model_id]
@@ -90,7 +90,6 @@ class HttpProvider:
 
     async def _call(self, method: str, path: str, *, json: Any = None,
                     params: dict[str, str] | None = None) -> Any:
-        self.calls += 1
         try:
             response = await self._http.request(
                 method, f"{self._base}{path}", json=json, params=params,

@@ -22,6 +22,7 @@ from seedgate.domain.upstream import RemoteStatus
 from seedgate.media.images import MAX_IMAGE_BYTES, UnsupportedImage, load_image
 from seedgate.media.probe import InvalidMedia, MediaInfo, probe_video
 from seedgate.providers.base import UpstreamResult
+from seedgate.providers.client import UpstreamClient
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +40,7 @@ class _Retry(Exception):
 
 class Mirror:
     def __init__(
-        self, http: httpx.AsyncClient, root: Path, *, max_bytes: int, attempts: int,
+        self, http: UpstreamClient, root: Path, *, max_bytes: int, attempts: int,
         timeout_s: float = 600.0, backoff_s: float = 0.5,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:

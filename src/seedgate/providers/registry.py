@@ -5,9 +5,8 @@ from __future__ import annotations
 import logging
 import os
 
-import httpx
-
 from seedgate.providers.base import Provider
+from seedgate.providers.client import UpstreamClient
 from seedgate.providers.config import Kind, ProviderSettings, zero_file_providers
 from seedgate.providers.http import HttpProvider
 from seedgate.providers.router import Route
@@ -19,7 +18,7 @@ SIMULATOR = ProviderSettings(name="simulator", kind=Kind.SIMULATOR)
 
 
 def build_routes(declared: list[ProviderSettings], simulator: Provider,
-                 http: httpx.AsyncClient) -> list[Route]:
+                 http: UpstreamClient) -> list[Route]:
     """One route per usable provider: those declared (or, with none declared, the
     official Ark when `ARK_API_KEY` is set, else the simulator). A provider whose key
     variable is unset is left out, with a warning naming the variable (never a key)."""

@@ -84,9 +84,6 @@ class Router:
         self._busy[name] -= 1
         self._freed.set()
 
-    def busy(self, name: str) -> int:
-        return self._busy[name]
-
     async def wait_for_slot(self, timeout_s: float) -> None:
         """Until some provider frees a slot, or `timeout_s` passes."""
         self._freed.clear()

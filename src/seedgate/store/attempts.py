@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from seedgate.store import tasks as task_store
+from seedgate.store.schema import tasks
 from seedgate.store.schema import upstream_attempts as attempts
 
 
@@ -79,3 +80,34 @@ def of_task(conn: Connection, task_id: str) -> list[Attempt]:
     return [Attempt(row["task_id"], row["number"], row["provider"], AttemptState(row["state"]),
                     row["upstream_id"], row["calls"], row["created_at"],
                     row["upstream_done_at"]) for row in rows]
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderFigures:
+    """What a provider's finished jobs since some time cost and how soon they showed."""
+
+    provider: str
+    jobs: int
+    calls_per_job: float
+    delays_ms: list[int]  # task completed_at - the provider's reported end, sorted
+
+
+def figures(conn: Connection, since: int) -> list[ProviderFigures]:
+    """Per provider, over jobs finished since `since` (Unix ms)."""
+    rows = conn.execute(
+        sa.select(attempts.c.provider, attempts.c.calls, attempts.c.upstream_done_at,
+                  tasks.c.completed_at)
+        .join(tasks, tasks.c.id == attempts.c.task_id)
+        .where(attempts.c.state == AttemptState.FINISHED.value,
+               attempts.c.updated_at >= since)
+    ).all()
+    grouped: dict[str, list[tuple[int, int | None]]] = {}
+    for provider, calls, done_at, completed_at in rows:
+        delay = completed_at - done_at if done_at and completed_at else None
+        grouped.setdefault(provider, []).append((calls, delay))
+    return [
+        ProviderFigures(
+            provider, len(jobs), sum(calls for calls, _ in jobs) / len(jobs),
+            sorted(delay for _, delay in jobs if delay is not None))
+        for provider, jobs in sorted(grouped.items())
+    ]
