@@ -54,8 +54,8 @@ def config(emulator: str, gateway: str, args: argparse.Namespace) -> str:
 [routing]
 max_connections = {args.connections}
 expected_generation = {expected}
-poll_min = 5.0
-poll_max = 30.0
+poll_min = 30.0
+poll_max = 120.0
 callback_url = "{gateway}"
 
 [[providers]]
@@ -186,7 +186,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--max-s", type=float, default=240.0, help="longest upstream job")
     parser.add_argument("--grace-s", type=float, default=120.0,
                         help="how long past the longest job to wait for the gateway")
-    parser.add_argument("--connections", type=int, default=16,
+    parser.add_argument("--connections", type=int, default=4,
                         help="the gateway's routing.max_connections")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="seedgate-upstream-") as tmp:

@@ -137,6 +137,9 @@ def test_the_poll_schedule_learns_the_generation_time() -> None:
     assert schedule.expected("ark", "m") == pytest.approx(23)
     assert schedule.expected("ark", "other") == 60
     assert [schedule.after(n) for n in (1, 2, 3, 4, 5, 6)] == [2, 4, 8, 16, 30, 30]
+    # With callbacks, polls are the safety net: after the callback is overdue, then rarely.
+    assert schedule.first("ark", "m", callbacks=True) == pytest.approx(1.5 * 23)
+    assert schedule.after(1, callbacks=True) == 30
 
 
 def test_the_circuit_breaker_opens_rests_and_lets_one_trial_through() -> None:

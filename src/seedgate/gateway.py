@@ -76,7 +76,7 @@ class Gateway:
         schedule = PollSchedule(routing.expected_generation, routing.poll_min, routing.poll_max)
         return Worker(
             self.db, self.outcomes, self.router, dispatcher=dispatcher, mirror=mirror,
-            schedule=schedule,
+            schedule=schedule, callbacks=self.callbacks.enabled,
             concurrency=settings.worker_concurrency, lease_s=settings.lease_seconds,
             poll_s=settings.worker_poll_interval,
         )

@@ -26,6 +26,10 @@ class CallbackTokens:
         return hmac.new(self._secret, f"upstream-callback\n{task_id}".encode(),
                         hashlib.sha256).hexdigest()[:32]
 
+    @property
+    def enabled(self) -> bool:
+        return self._base is not None
+
     def url(self, task_id: str) -> str | None:
         """The task's callback URL; None when the gateway has no public base URL."""
         if self._base is None:

@@ -51,6 +51,7 @@ class Worker:
         dispatcher: Dispatcher,
         mirror: Mirror,
         schedule: PollSchedule,
+        callbacks: bool = False,
         concurrency: int,
         lease_s: float,
         poll_s: float,
@@ -62,6 +63,7 @@ class Worker:
         self._dispatcher = dispatcher
         self._mirror = mirror
         self._schedule = schedule
+        self._callbacks = callbacks  # whether providers are given callback URLs
         self._holding: dict[str, str] = {}  # task id -> provider whose slot it holds
         self._concurrency = concurrency
         self._lease_ms = int(lease_s * 1000)
@@ -182,7 +184,9 @@ class Worker:
                 task, route = dispatched
                 provider, polls, submitted_at = route.provider, 0, self._clock()
                 self._holding[task.id] = provider.name
-                delay = self._schedule.first(provider.name, task.model) if provider.remote else 0
+                delay = self._schedule.first(
+                    provider.name, task.model, callbacks=self._called_back(provider),
+                ) if provider.remote else 0
             await self._pause(task.id, delay)
             assert task.upstream_id is not None
             try:
@@ -190,7 +194,7 @@ class Worker:
             except UpstreamError as error:
                 polls += 1
                 log.info("polling task %s at %s failed: %r", task.id, provider.name, error)
-                delay = self._schedule.after(polls)
+                delay = self._schedule.after(polls)  # not the callback's fault: sooner
                 continue
             polls += 1
             if status.state is UpstreamState.LOST:
@@ -207,7 +211,11 @@ class Worker:
                 return
             if status.progress != task.progress:
                 task = await self._outcomes.record_progress(task, status.progress)
-            delay = self._schedule.after(polls) if provider.remote else self._poll_s
+            delay = self._schedule.after(polls, callbacks=self._called_back(
+                provider)) if provider.remote else self._poll_s
+
+    def _called_back(self, provider: Provider) -> bool:
+        return self._callbacks and provider.callbacks
 
     def _resume(self, task: Task) -> Provider | None:
         """The provider of a task already submitted (taken over after a restart), its slot

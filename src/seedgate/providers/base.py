@@ -40,6 +40,8 @@ class Provider(Protocol):
     remote: bool
     """Remote providers are polled on a schedule and their results mirrored; local ones
     (the simulator) are cheap to poll and leave their results on this machine."""
+    callbacks: bool
+    """Whether the provider calls the callback URL given with a submit."""
 
     def accepts(self, request: GenerationRequest) -> bool:
         """Whether this provider serves the request's model and can express the request."""

@@ -32,6 +32,7 @@ class HttpProvider:
     def __init__(self, settings: ProviderSettings, wire: Wire, http: UpstreamClient,
                  api_key: str | None) -> None:
         self.name = settings.name
+        self.callbacks = wire.callbacks
         self.settings = settings
         self._wire = wire
         self._http = http

@@ -83,6 +83,7 @@ class InputError(Exception):
 class SimulatorProvider:
     name = "simulator"
     remote = False
+    callbacks = False
 
     def __init__(
         self, root: Path, *, latency_s: float, render_processes: int, executes: bool = True,

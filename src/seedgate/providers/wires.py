@@ -26,6 +26,7 @@ class Wire:
     status: Callable[[str], Request]  # job id -> request
     cancel: Callable[[str], Request] | None
     model_id: Callable[[Model], str | None]  # a catalog model's id there, None if absent
+    callbacks: bool  # whether the API calls a callback URL given with the create
     job_id: Callable[[str, str], str] = lambda _model, task_id: task_id
 
 
@@ -39,6 +40,7 @@ def _ark(base_url: str, model_id: Callable[[Model], str | None]) -> Wire:
         ark, base_url, create=lambda _model: ARK_TASKS,
         status=lambda job: ("GET", f"{ARK_TASKS}/{job}", {}),
         cancel=lambda job: ("DELETE", f"{ARK_TASKS}/{job}", {}), model_id=model_id,
+        callbacks=True,
     )
 
 
@@ -60,23 +62,23 @@ WIRES: dict[Kind, Wire] = {
     Kind.SEEDANCE15PRO: Wire(
         seedance15pro, "https://seedance1-5pro.com", create=lambda _model: "/api/generate",
         status=lambda job: ("GET", "/api/status", {"task_id": job}), cancel=None,
-        model_id=_models(("seedance-1-5-pro", "seedance-1-5-pro")),
+        model_id=_models(("seedance-1-5-pro", "seedance-1-5-pro")), callbacks=False,
     ),
     Kind.RUNBASE: Wire(
         runbase, "https://runbase.net", create=lambda _model: "/api/v1/runs",
         status=lambda job: ("GET", f"/api/v1/runs/{job}", {}), cancel=None,
-        model_id=_runbase_model,
+        model_id=_runbase_model, callbacks=False,
     ),
     Kind.DEFAPI: Wire(
         defapi, "https://api.defapi.org", create=lambda _model: "/api/video/seedance/gen",
         status=lambda job: ("GET", "/api/task/query", {"task_id": job}), cancel=None,
         model_id=_models(("seedance-2-0", "seedance-2.0"),
-                         ("seedance-2-0-fast", "seedance-2.0-fast")),
+                         ("seedance-2-0-fast", "seedance-2.0-fast")), callbacks=True,
     ),
     Kind.APIXO: Wire(
         apixo, "https://api.apixo.ai", create=lambda model: f"/api/v1/generateTask/{model}",
         status=_apixo_status, cancel=None,
-        model_id=_models(*((name, name) for name in apixo.MODES)),
+        model_id=_models(*((name, name) for name in apixo.MODES)), callbacks=True,
         job_id=lambda model, task_id: f"{model}/{task_id}",  # the status path needs both
     ),
 }
