@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TEST_DATABASE_URL ?= postgresql://127.0.0.1:5432/test
 
-.PHONY: serve test test-sqlite test-postgres lint bench clean
+.PHONY: serve test test-sqlite test-postgres lint bench bench-upstream clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,9 @@ test-postgres: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
+
+bench-upstream: $(STAMP)
+	$(BIN)/python bench/upstream.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

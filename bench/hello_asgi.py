@@ -37,17 +37,23 @@ RESPONSE: Message = {"type": "http.response.body", "body": BODY}
 async def app(scope: dict[str, Any], receive: Receive, send: Send) -> None:
     """Answer every HTTP request, at any path and with any method, with the same small JSON."""
     if scope["type"] == "lifespan":
-        while True:
-            message = await receive()
-            if message["type"] == "lifespan.startup":
-                await send({"type": "lifespan.startup.complete"})
-            elif message["type"] == "lifespan.shutdown":
-                await send({"type": "lifespan.shutdown.complete"})
-                return
+        await lifespan(receive, send)
+        return
     if scope["type"] != "http":
         return
     await send(START)
     await send(RESPONSE)
+
+
+async def lifespan(receive: Receive, send: Send) -> None:
+    """Acknowledge start-up and shutdown."""
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await send({"type": "lifespan.shutdown.complete"})
+            return
 
 
 async def main(port: int) -> None:

@@ -42,17 +42,11 @@ class DatabaseTarget:
     schema: str | None
 
 
-@pytest.fixture
-def database(tmp_path: Path) -> Iterator[DatabaseTarget]:
-    with fresh_database(tmp_path) as target:
-        yield target
-
-
 @contextlib.contextmanager
-def fresh_database(home: Path) -> Iterator[DatabaseTarget]:
-    """A fresh, empty database: a SQLite file in `home`, or a new PostgreSQL schema."""
+def fresh_database(tmp_path: Path, name: str = "seedgate") -> Iterator[DatabaseTarget]:
+    """A fresh, empty database: a SQLite file, or a new PostgreSQL schema."""
     if not TEST_DATABASE_URL:
-        yield DatabaseTarget(f"sqlite:///{home / 'seedgate.db'}", None)
+        yield DatabaseTarget(f"sqlite:///{tmp_path / f'{name}.db'}", None)
         return
     schema = f"t_{secrets.token_hex(6)}"
     admin = sa.create_engine(normalize_url(TEST_DATABASE_URL))
@@ -64,6 +58,12 @@ def fresh_database(home: Path) -> Iterator[DatabaseTarget]:
         with admin.begin() as conn:
             conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
+
+
+@pytest.fixture
+def database(tmp_path: Path) -> Iterator[DatabaseTarget]:
+    with fresh_database(tmp_path) as target:
+        yield target
 
 
 @pytest.fixture

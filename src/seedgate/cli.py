@@ -5,10 +5,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from collections.abc import Sequence
 
 from seedgate.config import Settings, load_settings
+from seedgate.providers.config import Strategy
 from seedgate.service.accounts import Accounts, KeyNameTaken, UnknownKey
+from seedgate.store import attempts
 from seedgate.store.database import Database
 from seedgate.webhooks.secretbox import Undecryptable
 
@@ -69,7 +72,8 @@ def cmd_migrate(_args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_keys_create(args: argparse.Namespace, settings: Settings) -> int:
-    key, secret = _accounts(settings).create_key(args.name, args.credits, args.rate_limit)
+    key, secret = _accounts(settings).create_key(args.name, args.credits, args.rate_limit,
+                                                 args.strategy)
     if args.quiet:
         print(secret)
     else:
@@ -103,6 +107,31 @@ def cmd_keys_webhook_secret(args: argparse.Namespace, settings: Settings) -> int
     keyring = Keyring(db, SecretBox(settings.signing_secret()))
     print(keyring.reveal(key.id, rotate=args.rotate))
     return 0
+
+
+def cmd_keys_strategy(args: argparse.Namespace, settings: Settings) -> int:
+    strategy = None if args.strategy == "default" else args.strategy
+    key = _accounts(settings).set_strategy(args.key, strategy)
+    print(f"key {key.name!r} routes by {args.strategy}")
+    return 0
+
+
+def cmd_providers(args: argparse.Namespace, settings: Settings) -> int:
+    """Upstream calls per job and the delay from a provider's end to the gateway's."""
+    db = Database(settings.resolved_database_url, schema=settings.database_schema)
+    db.migrate()
+    since = int(time.time() * 1000) - int(args.hours * 3_600_000)
+    rows = db.read_sync(lambda conn: attempts.figures(conn, since))
+    print(f"{'provider':<20} {'jobs':>7} {'calls/job':>9} {'delay p50':>10} {'delay p99':>10}")
+    for row in rows:
+        p50, p99 = (f"{_quantile(row.delays_ms, q) / 1000:.2f} s" if row.delays_ms else "-"
+                    for q in (0.5, 0.99))
+        print(f"{row.provider:<20} {row.jobs:>7} {row.calls_per_job:>9.2f} {p50:>10} {p99:>10}")
+    return 0
+
+
+def _quantile(ordered: list[int], fraction: float) -> int:
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
 def cmd_credits_add(args: argparse.Namespace, settings: Settings) -> int:
@@ -144,8 +173,14 @@ def parser() -> argparse.ArgumentParser:
     create.add_argument("--rate-limit", type=int, default=None,
                         help="requests a minute (0: unlimited; default: the server's)")
     create.add_argument("--quiet", action="store_true", help="print the key alone")
+    create.add_argument("--strategy", choices=[s.value for s in Strategy],
+                        help="routing strategy of this key's tasks (default: the server's)")
     create.set_defaults(func=cmd_keys_create)
     keys.add_parser("list", help="list keys and balances").set_defaults(func=cmd_keys_list)
+    route = keys.add_parser("strategy", help="set a key's routing strategy")
+    route.add_argument("key", help="key name or secret")
+    route.add_argument("strategy", choices=[*(s.value for s in Strategy), "default"])
+    route.set_defaults(func=cmd_keys_strategy)
     revoke = keys.add_parser("revoke", help="revoke a key by name or secret")
     revoke.add_argument("key")
     revoke.set_defaults(func=cmd_keys_revoke)
@@ -155,6 +190,11 @@ def parser() -> argparse.ArgumentParser:
     secret.add_argument("--rotate", action="store_true", help="replace it; the old one keeps "
                         "signing alongside for 24 hours")
     secret.set_defaults(func=cmd_keys_webhook_secret)
+
+    providers = commands.add_parser(
+        "providers", help="upstream calls per job and completion delays, per provider")
+    providers.add_argument("--hours", type=float, default=24.0, help="jobs finished since")
+    providers.set_defaults(func=cmd_providers)
 
     credits = commands.add_parser("credits", help="manage credits").add_subparsers(
         dest="action", required=True)

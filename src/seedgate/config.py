@@ -18,6 +18,7 @@ from pydantic_settings import (
 
 from seedgate.domain.pricing import PriceTable
 from seedgate.net.guard import Network, parse_networks
+from seedgate.providers.config import ProviderSettings, RoutingSettings
 
 DAY_S = 86_400
 
@@ -66,6 +67,8 @@ class Settings(BaseSettings):
         text = value if isinstance(value, str) else ",".join(str(v) for v in value)
         parse_networks(text)
         return text
+    providers: list[ProviderSettings] = Field(default_factory=list)
+    routing: RoutingSettings = Field(default_factory=RoutingSettings)
 
     @classmethod
     def settings_customise_sources(

@@ -7,15 +7,23 @@ import contextlib
 import logging
 
 from seedgate.config import Settings
+from seedgate.engine.callbacks import CallbackTokens
+from seedgate.engine.dispatch import Dispatcher
 from seedgate.engine.janitor import Janitor
 from seedgate.engine.outcomes import Outcomes
 from seedgate.engine.refresh import Refresher
+from seedgate.engine.schedule import PollSchedule
 from seedgate.engine.worker import Worker
 from seedgate.media.inputs import InputFetcher
 from seedgate.media.signing import UrlSigner
 from seedgate.media.storage import LocalStorage
 from seedgate.net.fetch import GuardedHttp
 from seedgate.net.guard import OutboundGuard
+from seedgate.providers.client import UpstreamClient
+from seedgate.providers.health import Health
+from seedgate.providers.mirror import Mirror
+from seedgate.providers.registry import build_routes
+from seedgate.providers.router import Router
 from seedgate.providers.simulator import SimulatorProvider
 from seedgate.service.accounts import Accounts, Authenticator
 from seedgate.service.limits import RateLimiter
@@ -36,7 +44,8 @@ class Gateway:
         self.settings = settings
         self.db = Database(settings.resolved_database_url, schema=settings.database_schema)
         self.storage = LocalStorage(settings.media_dir)
-        self.signer = UrlSigner(settings.signing_secret())
+        self.signer_secret = settings.signing_secret()
+        self.signer = UrlSigner(self.signer_secret)
         self.accounts = Accounts(self.db)
         self.auth = Authenticator(self.db)
         self.limiter = RateLimiter(settings.rate_limit)
@@ -51,14 +60,18 @@ class Gateway:
         )
         outbox = Outbox(self.signer, settings.public_url
                         or f"http://{settings.host}:{settings.port}", settings.media_ttl)
-        self.keyring = Keyring(self.db, SecretBox(settings.signing_secret()))
+        self.keyring = Keyring(self.db, SecretBox(self.signer_secret))
+        # Operator-configured provider hosts: one pool for every remote provider.
+        routing = settings.routing
+        self.upstream_http = UpstreamClient(routing.max_connections)
+        self.router = Router(build_routes(settings.providers, self.provider, self.upstream_http),
+                             Health(routing.breaker_failures, routing.breaker_cooldown))
+        self.callbacks = CallbackTokens(self.signer_secret,
+                                        routing.callback_url or settings.public_url)
         self.outcomes = Outcomes(self.db, self.storage, prices, notify=outbox.record)
-        self.worker = Worker(
-            self.db, self.outcomes, self.provider, concurrency=settings.worker_concurrency,
-            lease_s=settings.lease_seconds, poll_s=settings.worker_poll_interval,
-        ) if run_worker else None
+        self.worker = self._worker(settings) if run_worker else None
         self.refresher = Refresher(
-            self.provider, self.outcomes, min_interval_s=settings.refresh_interval,
+            self.router, self.outcomes, min_interval_s=settings.refresh_interval,
             on_finished=self.worker.nudge if self.worker else lambda task_id: None,
         )
         self.tasks = TaskService(
@@ -75,6 +88,20 @@ class Gateway:
         self.janitor = Janitor(self.db, self.storage, settings.media_ttl)
         self._background: list[asyncio.Task[None]] = []
         self._worker_task: asyncio.Task[None] | None = None
+
+    def _worker(self, settings: Settings) -> Worker:
+        routing = settings.routing
+        dispatcher = Dispatcher(self.db, self.outcomes, self.router, routing,
+                                callback_url=self.callbacks.url)
+        mirror = Mirror(self.upstream_http, settings.home / "mirror",
+                        max_bytes=routing.mirror_max_bytes, attempts=routing.mirror_attempts)
+        schedule = PollSchedule(routing.expected_generation, routing.poll_min, routing.poll_max)
+        return Worker(
+            self.db, self.outcomes, self.router, dispatcher=dispatcher, mirror=mirror,
+            schedule=schedule, callbacks=self.callbacks.enabled,
+            concurrency=settings.worker_concurrency, lease_s=settings.lease_seconds,
+            poll_s=settings.worker_poll_interval,
+        )
 
     async def start(self) -> None:
         await asyncio.to_thread(self.db.migrate)
@@ -94,6 +121,7 @@ class Gateway:
                 await task
         await self.provider.close()
         await self.outbound.close()
+        await self.upstream_http.aclose()
         await self.db.close()
 
     async def run_worker_forever(self) -> None:

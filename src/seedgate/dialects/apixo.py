@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from seedgate.dialects import upstream
 from seedgate.dialects.common import HTTP_STATUS, not_an_object, renamed, status_names
 from seedgate.domain.catalog import ADAPTIVE, CATALOG, RATIOS
 from seedgate.domain.errors import ErrorKind, GatewayError, invalid
@@ -32,6 +33,7 @@ from seedgate.domain.request import (
     Role,
 )
 from seedgate.domain.task import Task, TaskStatus
+from seedgate.domain.upstream import RemoteStatus, Unsupported, UpstreamError, UpstreamState
 from seedgate.domain.webhooks import ENDINGS, Subscription
 
 NAME = "apixo"
@@ -303,3 +305,98 @@ def encode_error(error: GatewayError) -> tuple[int, dict[str, Any]]:
     error = renamed(error, PARAM_NAMES)
     status = STATUS[error.kind]
     return status, {"code": status, "message": TITLES[status], "data": {"error": error.message}}
+
+
+# -- outbound: the gateway as a client of an apixo provider -----------------------------
+
+UPSTREAM_STATES = {"pending": UpstreamState.QUEUED, "processing": UpstreamState.RUNNING,
+                   "success": UpstreamState.SUCCEEDED, "failed": UpstreamState.FAILED}
+REFERENCE_FIELDS = {MediaKind.IMAGE: "image_urls", MediaKind.VIDEO: "video_urls",
+                    MediaKind.AUDIO: "audio_urls"}
+
+
+def encode_create(request: GenerationRequest, model: str,
+                  callback_url: str | None = None) -> dict[str, Any]:
+    """The generateTask body (the model goes in the path). apixo has no seed, watermark
+    or draft; a request outside its documented input is `Unsupported`."""
+    if model not in MODES:
+        raise Unsupported(f"apixo has no model {model}")
+    low, high = DURATIONS[model]
+    if request.draft or request.resolution not in RESOLUTIONS[model] or not (
+            low <= (request.duration or 0) <= high):
+        raise Unsupported(f"apixo does not offer this duration or resolution for {model}")
+    if any(not item.url.startswith(URL_SCHEMES) for item in request.inputs):
+        raise Unsupported("apixo takes http(s) media URLs only")
+    fields: dict[str, Any] = {"prompt": request.prompt, "resolution": request.resolution,
+                              "duration": request.duration,
+                              "sound": bool(request.generate_audio)}
+    fields.update(_v1_5_input(request) if model == V1_5 else _v2_input(request))
+    body: dict[str, Any] = {"request_type": "callback" if callback_url else "async",
+                            "input": fields}
+    if callback_url is not None:
+        body["callback_url"] = callback_url
+    return body
+
+
+def _v1_5_input(request: GenerationRequest) -> dict[str, Any]:
+    low, high = V1_5_PROMPT_CHARS
+    if not low <= len(request.prompt) <= high:
+        raise Unsupported("apixo takes Seedance 1.5 Pro prompts of 3 to 2500 characters")
+    images = upstream.frame_urls(request, "apixo")
+    fields: dict[str, Any] = {"mode": IMAGE if images else TEXT,
+                              "fixed_lens": request.camera_fixed}
+    if images:
+        fields["image_urls"] = images
+    if request.ratio != ADAPTIVE:
+        fields["aspect_ratio"] = request.ratio
+    elif not images:
+        raise Unsupported("apixo has no adaptive ratio for Seedance 1.5 Pro text to video")
+    return fields
+
+
+def _v2_input(request: GenerationRequest) -> dict[str, Any]:
+    fields: dict[str, Any] = {"aspect_ratio": AUTO if request.ratio == ADAPTIVE
+                              else request.ratio}
+    if any(item.role not in (Role.FIRST_FRAME, Role.LAST_FRAME) for item in request.inputs):
+        fields["mode"] = OMNI
+        for kind, name in REFERENCE_FIELDS.items():
+            urls = [item.url for item in request.inputs if item.kind is kind]
+            if urls:
+                fields[name] = urls
+    elif request.inputs:
+        fields["mode"] = FRAMES
+        fields["image_urls"] = upstream.frame_urls(request, "apixo")
+    else:
+        fields["mode"] = TEXT
+    return fields
+
+
+def decode_created(body: Any) -> str:
+    data = upstream.envelope_data(body)
+    return upstream.text(data.get("taskId"), "`data.taskId`")
+
+
+def decode_status(body: Any) -> RemoteStatus:
+    """The status envelope (also the body of apixo's callbacks)."""
+    data = upstream.envelope_data(body)
+    state = upstream.state(UPSTREAM_STATES, data.get("state"))
+    completed = data.get("completeTime")
+    finished_at = completed if isinstance(completed, int) else None
+    if state is UpstreamState.SUCCEEDED:
+        try:
+            result = json.loads(upstream.text(data.get("resultJson"), "`data.resultJson`"))
+        except ValueError:
+            raise upstream.malformed("`data.resultJson` is not JSON") from None
+        urls = upstream.mapping(result, "`data.resultJson`").get("resultUrls")
+        return RemoteStatus(state, 100, video_url=upstream.first_url(urls, "`resultUrls`"),
+                            completed_at=finished_at)
+    if state is UpstreamState.FAILED:
+        return upstream.failed(data.get("failCode"), data.get("failMsg"), finished_at)
+    return RemoteStatus(state)
+
+
+def decode_error(status: int, body: Any) -> UpstreamError:
+    data = body.get("data") if isinstance(body, dict) else None
+    detail = data.get("error") if isinstance(data, dict) else None
+    title = body.get("message") if isinstance(body, dict) else None
+    return upstream.http_error(status, title, detail or title)

@@ -23,6 +23,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import parse_qsl
 
+from seedgate.dialects import upstream
 from seedgate.dialects.common import HTTP_STATUS, decode_task_id, not_an_object
 from seedgate.domain.catalog import ADAPTIVE, CATALOG, FPS, RATIOS, RESOLUTIONS, Model
 from seedgate.domain.errors import ErrorKind, FailureCode, GatewayError, invalid, missing
@@ -36,6 +37,7 @@ from seedgate.domain.request import (
     Role,
 )
 from seedgate.domain.task import Task, TaskStatus
+from seedgate.domain.upstream import RemoteStatus, UpstreamError, UpstreamState
 from seedgate.domain.webhooks import ALL_STATUSES, Subscription
 
 NAME = "ark"
@@ -453,3 +455,74 @@ def encode_error(error: GatewayError) -> tuple[int, dict[str, Any]]:
     return status, {"error": {"code": code, "message": message, "param": param,
                               "type": ERROR_TYPES[status]}}
 
+
+
+# -- outbound: the gateway as a client of an Ark provider -------------------------------
+
+UPSTREAM_STATES = {
+    "queued": UpstreamState.QUEUED, "running": UpstreamState.RUNNING,
+    "succeeded": UpstreamState.SUCCEEDED, "failed": UpstreamState.FAILED,
+    "expired": UpstreamState.EXPIRED, "cancelled": UpstreamState.FAILED,
+}
+
+
+def encode_create(request: GenerationRequest, model: str,
+                  callback_url: str | None = None) -> dict[str, Any]:
+    """The create body for `request` (normalized) under the provider's model id. The last
+    frame is always asked for (except for drafts, which cannot return one): it is the
+    task's thumbnail."""
+    content: list[dict[str, Any]] = []
+    if request.prompt:
+        content.append({"type": "text", "text": request.prompt})
+    for item in request.inputs:
+        field = f"{item.kind.value}_url"
+        content.append({"type": field, field: {"url": item.url}, "role": item.role.value})
+    body: dict[str, Any] = {
+        "model": model, "content": content, "resolution": request.resolution,
+        "ratio": request.ratio, "duration": request.duration, "seed": request.seed,
+        "camera_fixed": request.camera_fixed, "watermark": request.watermark,
+        "return_last_frame": not request.draft,
+        "execution_expires_after": request.execution_expires_after,
+    }
+    if CATALOG[request.model].audio:
+        body["generate_audio"] = request.generate_audio
+    if request.draft:
+        body["draft"] = True
+    if callback_url is not None:
+        body["callback_url"] = callback_url
+    return body
+
+
+def decode_created(body: Any) -> str:
+    return upstream.text(upstream.mapping(body, "the create answer").get("id"), "`id`")
+
+
+def decode_status(body: Any) -> RemoteStatus:
+    """The task object (GET, or a callback's body)."""
+    task = upstream.mapping(body, "the task")
+    state = upstream.state(UPSTREAM_STATES, task.get("status"))
+    updated = task.get("updated_at")
+    finished_at = updated * 1000 if isinstance(updated, int) and state in (
+        UpstreamState.SUCCEEDED, UpstreamState.FAILED) else None
+    if state is UpstreamState.SUCCEEDED:
+        content = upstream.mapping(task.get("content"), "`content`")
+        frame = content.get("last_frame_url")
+        seed = task.get("seed")
+        return RemoteStatus(
+            state, 100, video_url=upstream.text(content.get("video_url"), "`video_url`"),
+            last_frame_url=frame if isinstance(frame, str) and frame else None,
+            seed=seed if isinstance(seed, int) and not isinstance(seed, bool) else None,
+            completed_at=finished_at,
+        )
+    if state is UpstreamState.FAILED:
+        error = task.get("error") if isinstance(task.get("error"), dict) else {}
+        if task.get("status") == "cancelled":
+            error = {"code": "GENERATION_FAILED", "message": "The provider cancelled the task."}
+        return upstream.failed(error.get("code"), error.get("message"), finished_at)
+    return RemoteStatus(state)
+
+
+def decode_error(status: int, body: Any) -> UpstreamError:
+    error = body.get("error") if isinstance(body, dict) else None
+    error = error if isinstance(error, dict) else {}
+    return upstream.http_error(status, error.get("code"), error.get("message"))

@@ -12,11 +12,13 @@ import re
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
+from seedgate.dialects import upstream
 from seedgate.dialects.common import HTTP_STATUS, iso_utc_ms, not_an_object, renamed, status_names
 from seedgate.domain.catalog import CATALOG, Mode
 from seedgate.domain.errors import GatewayError, invalid, missing
 from seedgate.domain.request import URL_SCHEMES, GenerationRequest, MediaInput, MediaKind, Role
 from seedgate.domain.task import Task
+from seedgate.domain.upstream import RemoteStatus, Unsupported, UpstreamError, UpstreamState
 from seedgate.domain.webhooks import ENDINGS, Subscription
 
 T = TypeVar("T")
@@ -179,3 +181,60 @@ def encode_callback(task: Task, urls: list[str]) -> dict[str, Any]:
 def encode_error(error: GatewayError) -> tuple[int, dict[str, Any]]:
     error = renamed(error, PARAM_NAMES)
     return HTTP_STATUS[error.kind], {"code": 1, "message": error.message, "data": None}
+
+
+# -- outbound: the gateway as a client of a defapi provider -----------------------------
+
+UPSTREAM_STATES = {"pending": UpstreamState.QUEUED, "processing": UpstreamState.RUNNING,
+                   "success": UpstreamState.SUCCEEDED, "failed": UpstreamState.FAILED}
+
+
+def encode_create(request: GenerationRequest, model: str,
+                  callback_url: str | None = None) -> dict[str, Any]:
+    """The gen body. defapi has no resolution, audio switch, seed or draft: a request that
+    needs other than the model's defaults there is `Unsupported`. Images are reference
+    images for models that take them (Seedance 2.0), first and last frames otherwise."""
+    known = CATALOG[request.model]
+    if request.resolution != known.default_resolution or request.draft or (
+            request.generate_audio != known.audio):
+        raise Unsupported("defapi renders each model's default resolution and audio only")
+    if request.duration not in DURATIONS or request.ratio not in RATIOS:
+        raise Unsupported("defapi renders 5, 10 or 15 seconds at a fixed ratio only")
+    if any(i.kind is not MediaKind.IMAGE for i in request.inputs):
+        raise Unsupported("defapi takes images only")
+    wanted = _inputs(request.model, tuple(image.url for image in request.images))
+    if set(wanted) != set(request.inputs):
+        raise Unsupported("defapi cannot express these image roles for this model")
+    content: list[dict[str, Any]] = []
+    if request.prompt:
+        content.append({"type": "text", "text": request.prompt})
+    content += [{"type": "image_url", "image_url": {"url": item.url}} for item in wanted]
+    body: dict[str, Any] = {"model": model, "content": content, "duration": request.duration,
+                            "ratio": request.ratio}
+    if callback_url is not None:
+        body["callback_url"] = callback_url
+    return body
+
+
+def decode_created(body: Any) -> str:
+    data = upstream.envelope_data(body)
+    return upstream.text(data.get("task_id"), "`data.task_id`")
+
+
+def decode_status(body: Any) -> RemoteStatus:
+    data = upstream.envelope_data(body)
+    state = upstream.state(UPSTREAM_STATES, data.get("status"))
+    if state is UpstreamState.SUCCEEDED:
+        result = upstream.mapping(data.get("result"), "`data.result`")
+        return RemoteStatus(state, 100, video_url=upstream.text(result.get("video"),
+                                                                "`data.result.video`"))
+    if state is UpstreamState.FAILED:
+        reason = data.get("status_reason")
+        message = reason.get("message") if isinstance(reason, dict) else None
+        return upstream.failed(None, message)
+    return RemoteStatus(state)
+
+
+def decode_error(status: int, body: Any) -> UpstreamError:
+    message = body.get("message") if isinstance(body, dict) else None
+    return upstream.http_error(status, None, message)

@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from seedgate.dialects import upstream
 from seedgate.dialects.common import (
     HTTP_STATUS,
     frame_inputs,
@@ -25,6 +26,7 @@ from seedgate.domain.catalog import CATALOG, RATIOS
 from seedgate.domain.errors import ErrorKind, GatewayError, invalid, missing
 from seedgate.domain.request import GenerationRequest
 from seedgate.domain.task import Task, TaskStatus
+from seedgate.domain.upstream import RemoteStatus, Unsupported, UpstreamError, UpstreamState
 
 NAME = "runbase"
 MODEL_PREFIX = "bytedance/"
@@ -206,3 +208,63 @@ def encode_error(error: GatewayError, *, key_sent: bool = True) -> tuple[int, di
     else:
         code = CODES[error.kind]
     return status, {"error": {"message": error.message, "code": code}}
+
+
+# -- outbound: the gateway as a client of a runbase provider ----------------------------
+
+UPSTREAM_STATES = {"pending": UpstreamState.QUEUED, "processing": UpstreamState.RUNNING,
+                   "succeeded": UpstreamState.SUCCEEDED, "failed": UpstreamState.FAILED}
+
+
+def encode_create(request: GenerationRequest, model: str,
+                  callback_url: str | None = None) -> dict[str, Any]:
+    """The run body under the provider's model name (`bytedance/seedance-1.5-pro`). Runbase
+    documents no seed, fixed camera, watermark or callback, so those are not sent; a
+    request outside a model's documented options is `Unsupported`."""
+    images = upstream.frame_urls(request, "runbase")
+    if request.draft or request.duration == -1:
+        raise Unsupported("runbase has no drafts nor model-picked durations")
+    schema = SCHEMAS.get(request.model)
+    fields: dict[str, Any] = {"prompt": request.prompt, "resolution": request.resolution,
+                              "duration": str(request.duration)}
+    if request.ratio != "adaptive":
+        fields["aspect_ratio"] = request.ratio
+    elif not images:
+        raise Unsupported("runbase has no adaptive ratio without an image")
+    if schema is not None and (fields["duration"] not in schema.durations or (
+            request.resolution not in schema.resolutions) or (
+            schema.ratios is not None and fields.get("aspect_ratio", schema.ratios[0])
+            not in schema.ratios)):
+        raise Unsupported(f"runbase does not offer this duration, resolution or ratio "
+                          f"for {model}")
+    if CATALOG[request.model].audio and (schema is None or schema.audio):
+        fields["generate_audio"] = request.generate_audio
+    if images:
+        fields["image_urls"] = images
+    return {"model": model, "input": fields}
+
+
+def decode_created(body: Any) -> str:
+    return upstream.text(upstream.mapping(body, "the run").get("id"), "`id`")
+
+
+def decode_status(body: Any) -> RemoteStatus:
+    run = upstream.mapping(body, "the run")
+    state = upstream.state(UPSTREAM_STATES, run.get("status"))
+    finished_at = upstream.iso_ms(run.get("completed_at"))
+    if state is UpstreamState.SUCCEEDED:
+        output = upstream.mapping(run.get("output"), "`output`")
+        return RemoteStatus(state, 100, completed_at=finished_at,
+                            video_url=upstream.first_url(output.get("urls"), "`output.urls`"))
+    if state is UpstreamState.FAILED:
+        error = run.get("error")
+        message = error.get("message") if isinstance(error, dict) else error
+        code = error.get("code") if isinstance(error, dict) else None
+        return upstream.failed(code, message, finished_at)
+    return RemoteStatus(state)
+
+
+def decode_error(status: int, body: Any) -> UpstreamError:
+    error = body.get("error") if isinstance(body, dict) else None
+    error = error if isinstance(error, dict) else {}
+    return upstream.http_error(status, error.get("code"), error.get("message"))

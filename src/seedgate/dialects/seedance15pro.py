@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from seedgate.dialects import upstream
 from seedgate.dialects.common import (
     HTTP_STATUS,
     frame_inputs,
@@ -20,6 +21,7 @@ from seedgate.dialects.common import (
 from seedgate.domain.errors import GatewayError, invalid, missing
 from seedgate.domain.request import GenerationRequest
 from seedgate.domain.task import Task, TaskStatus
+from seedgate.domain.upstream import RemoteStatus, Unsupported, UpstreamError, UpstreamState
 
 NAME = "seedance15pro"
 MODEL = "seedance-1-5-pro"
@@ -104,3 +106,55 @@ def encode_error(error: GatewayError) -> tuple[int, dict[str, Any]]:
     error = renamed(error, PARAM_NAMES)
     status = HTTP_STATUS[error.kind]
     return status, {"code": status, "message": error.message, "data": None}
+
+
+# -- outbound: the gateway as a client of a seedance1-5pro provider ---------------------
+
+UPSTREAM_STATES = {"IN_PROGRESS": UpstreamState.RUNNING, "SUCCESS": UpstreamState.SUCCEEDED,
+                   "FAILED": UpstreamState.FAILED}
+RESOLUTION = "720p"
+
+
+def encode_create(request: GenerationRequest, model: str,
+                  callback_url: str | None = None) -> dict[str, Any]:
+    """The generate body; the API has one model, 720p, 5 or 10 s, three ratios and frame
+    images, so any other request is `Unsupported`. It has no seed, fixed camera, watermark
+    or callback: those are left to the provider's defaults."""
+    images = upstream.frame_urls(request, "seedance1-5pro")
+    if request.model != MODEL or request.resolution != RESOLUTION or request.draft:
+        raise Unsupported("seedance1-5pro renders Seedance 1.5 Pro at 720p only")
+    if str(request.duration) not in DURATIONS:
+        raise Unsupported("seedance1-5pro renders 5 or 10 seconds only")
+    body: dict[str, Any] = {"prompt": request.prompt, "duration": str(request.duration),
+                            "sound": bool(request.generate_audio)}
+    if images:
+        body["image_urls"] = images
+        if request.ratio != "adaptive":
+            raise Unsupported("with images, seedance1-5pro follows the first image's shape")
+    elif request.ratio in ASPECT_RATIOS:
+        body["aspect_ratio"] = request.ratio
+    else:
+        raise Unsupported(f"seedance1-5pro has no ratio {request.ratio}")
+    return body
+
+
+def decode_created(body: Any) -> str:
+    data = upstream.envelope_data(body)
+    return upstream.text(data.get("task_id"), "`data.task_id`")
+
+
+def decode_status(body: Any) -> RemoteStatus:
+    data = upstream.envelope_data(body)
+    state = upstream.state(UPSTREAM_STATES, data.get("status"))
+    if state is UpstreamState.SUCCEEDED:
+        return RemoteStatus(state, 100, video_url=upstream.first_url(data.get("response"),
+                                                                     "`data.response`"))
+    if state is UpstreamState.FAILED:
+        message = data.get("error_message")
+        return upstream.failed(None, message)
+    return RemoteStatus(state)
+
+
+def decode_error(status: int, body: Any) -> UpstreamError:
+    message = body.get("message") if isinstance(body, dict) else None
+    return upstream.http_error(status, None, message)

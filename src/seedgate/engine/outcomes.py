@@ -40,11 +40,6 @@ class Outcomes:
             return replace(task, status=TaskStatus.RUNNING, provider=provider, started_at=now)
         return await self.reload(task)
 
-    async def record_upstream(self, task: Task, upstream_id: str | None) -> Task:
-        await self._db.write(partial(task_store.update_active, task_id=task.id,
-                                     now=self._clock(), upstream_id=upstream_id))
-        return replace(task, upstream_id=upstream_id)
-
     async def record_progress(self, task: Task, progress: int) -> Task:
         await self._db.write(partial(task_store.update_active, task_id=task.id,
                                      now=self._clock(), progress=progress))

@@ -2,7 +2,9 @@
 
 However many clients poll one task, the provider is asked at most once per interval:
 concurrent readers share one in-flight call, and later ones reuse its answer until it is
-`min_interval_s` old.
+`min_interval_s` old. Only local providers (the simulator) are asked on reads: a remote
+provider's calls cost money and rate limit, so the worker's poll schedule and the
+provider's callbacks keep those tasks current instead.
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ from dataclasses import replace
 from seedgate.domain.errors import FailureCode
 from seedgate.domain.task import Task, TaskStatus
 from seedgate.engine.outcomes import Outcomes
-from seedgate.providers.base import Provider, UpstreamState
+from seedgate.providers.base import UpstreamState
+from seedgate.providers.router import Router
 
 log = logging.getLogger(__name__)
 
@@ -24,13 +27,13 @@ log = logging.getLogger(__name__)
 class Refresher:
     def __init__(
         self,
-        provider: Provider,
+        router: Router,
         outcomes: Outcomes,
         *,
         min_interval_s: float,
         on_finished: Callable[[str], None] = lambda task_id: None,
     ) -> None:
-        self._provider = provider
+        self._router = router
         self._outcomes = outcomes
         self._min_interval_s = min_interval_s
         self._on_finished = on_finished
@@ -39,7 +42,9 @@ class Refresher:
         self.provider_calls = 0
 
     async def refresh(self, task: Task) -> Task:
-        if task.upstream_id is None or task.status.terminal:
+        provider = self._router.get(task.provider)
+        if task.upstream_id is None or task.status.terminal or provider is None or (
+                provider.remote):
             return task
         recent = self._recent.get(task.id)
         if recent is not None and time.monotonic() - recent[0] < self._min_interval_s:
@@ -53,9 +58,11 @@ class Refresher:
 
     async def _ask(self, task: Task) -> Task:
         assert task.upstream_id is not None
+        provider = self._router.get(task.provider)
+        assert provider is not None
         self.provider_calls += 1
         try:
-            status = await self._provider.poll(task.upstream_id)
+            status = await provider.poll(task.upstream_id)
         except Exception:
             log.warning("refreshing task %s from its provider failed", task.id, exc_info=True)
             return task

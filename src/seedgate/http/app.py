@@ -17,6 +17,7 @@ from seedgate.gateway import Gateway
 from seedgate.http import events, media, openapi
 from seedgate.http.apixo import ApixoEndpoints
 from seedgate.http.ark import ArkEndpoints
+from seedgate.http.callbacks import CallbackEndpoints
 from seedgate.http.defapi import DefapiEndpoints
 from seedgate.http.fastpath import JsonRoutes, Methods
 from seedgate.http.native import NativeEndpoints
@@ -94,6 +95,7 @@ def dialect_routes(gateway: Gateway) -> dict[str, Methods]:
         ApixoEndpoints(gateway),
         RunbaseEndpoints(gateway),
         DefapiEndpoints(gateway),
+        CallbackEndpoints(gateway),
     ):
         routes.update(dialect.routes())
     return routes

@@ -25,6 +25,7 @@ from seedgate.domain.catalog import RATIOS, RESOLUTIONS
 from seedgate.domain.errors import ErrorKind
 from seedgate.domain.paging import MAX_PAGE
 from seedgate.domain.request import MediaKind, Role
+from seedgate.engine.callbacks import PATH as CALLBACKS
 from seedgate.http.ark import TASKS as ARK_TASKS
 from seedgate.http.media import MEDIA_TYPES
 from seedgate.http.plumbing import JSON
@@ -717,6 +718,25 @@ def media_operations() -> dict[str, Schema]:
     }
 
 
+def upstream_callback_operations() -> dict[str, Schema]:
+    """Where upstream providers report a task's change; the body is only a hint."""
+    return {"post": {
+        "tags": ["upstream"], "summary": "An upstream provider's callback for one task",
+        "operationId": "upstreamCallback", "security": [],
+        "description": "The URL (with its token) is given to the provider per task; a valid "
+                       "callback makes the gateway poll the provider now. Its body is "
+                       "ignored.",
+        "parameters": [path("token", "The task's callback token.")],
+        "requestBody": {"required": False, "content": content({})},
+        "responses": {
+            "200": {"description": "The task will be polled.", "content": content(
+                {"type": "object"})},
+            "404": {"description": "No such callback URL.",
+                    "content": content(ref("PlainError"))},
+        },
+    }}
+
+
 def own_operations() -> dict[str, dict[str, Schema]]:
     """This document and its HTML rendering."""
     return {
@@ -752,6 +772,7 @@ def document() -> dict[str, Any]:
                 for status in op.errors:
                     responses[f"{dialect.error}{status}"] = error_response(dialect.error, status)
     paths["/media/{key}"] = media_operations()
+    paths[f"{CALLBACKS}/{{token}}"] = upstream_callback_operations()
     paths.update(own_operations())
     return {
         "openapi": "3.1.0",
@@ -763,6 +784,7 @@ def document() -> dict[str, Any]:
         },
         "tags": [*({"name": d.tag, "description": d.description} for d in DIALECTS),
                  {"name": "media", "description": "Signed, expiring links to finished media."},
+                 {"name": "upstream", "description": "Callbacks of upstream providers."},
                  {"name": "docs", "description": "This document."}],
         "security": [{"bearer": []}],
         "paths": paths,

@@ -3,20 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import StrEnum
 from pathlib import Path
 from typing import Protocol
 
 from seedgate.domain.errors import FailureCode
+from seedgate.domain.request import GenerationRequest
 from seedgate.domain.task import Rendition, Task
+from seedgate.domain.upstream import RemoteStatus, UpstreamState
 
-
-class UpstreamState(StrEnum):
-    QUEUED = "queued"
-    RUNNING = "running"
-    SUCCEEDED = "succeeded"
-    FAILED = "failed"
-    LOST = "lost"  # the provider no longer knows the job: submit again
+__all__ = ["Provider", "UpstreamResult", "UpstreamState", "UpstreamStatus"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +28,7 @@ class UpstreamStatus:
     result: UpstreamResult | None = None
     error_code: FailureCode | None = None
     error_message: str | None = None
+    remote: RemoteStatus | None = None  # a remote provider's report, its URLs to mirror
 
     @property
     def finished(self) -> bool:
@@ -41,9 +37,19 @@ class UpstreamStatus:
 
 class Provider(Protocol):
     name: str
+    remote: bool
+    """Remote providers are polled on a schedule and their results mirrored; local ones
+    (the simulator) are cheap to poll and leave their results on this machine."""
+    callbacks: bool
+    """Whether the provider calls the callback URL given with a submit."""
 
-    async def submit(self, task: Task) -> str:
-        """Start generating `task`; returns the provider's id for the job."""
+    def accepts(self, request: GenerationRequest) -> bool:
+        """Whether this provider serves the request's model and can express the request."""
+        ...
+
+    async def submit(self, task: Task, callback_url: str | None = None) -> str:
+        """Start generating `task`; returns the provider's id for the job. A provider that
+        supports callbacks calls `callback_url` when the job changes."""
         ...
 
     async def poll(self, upstream_id: str) -> UpstreamStatus:

@@ -75,6 +75,8 @@ class Triggers:
 
 class SimulatorProvider:
     name = "simulator"
+    remote = False
+    callbacks = False
 
     def __init__(
         self, root: Path, *, latency_s: float, render_processes: int, inputs: InputFetcher,
@@ -90,7 +92,11 @@ class SimulatorProvider:
 
     # -- Provider -------------------------------------------------------------------
 
-    async def submit(self, task: Task) -> str:
+    def accepts(self, request: GenerationRequest) -> bool:
+        return True  # every catalog model, every option
+
+    async def submit(self, task: Task, callback_url: str | None = None) -> str:
+        """Start a job; the simulator has no callbacks (polling it is free)."""
         job_id = f"{task.id}.{secrets.token_hex(4)}"
         triggers = Triggers.parse(task.request.prompt)
         latency = self.latency_s if triggers.delay_s is None else triggers.delay_s

@@ -32,7 +32,8 @@ class Accounts:
         self._clock = clock
 
     def create_key(
-        self, name: str, credits: int = 0, rate_limit: int | None = None
+        self, name: str, credits: int = 0, rate_limit: int | None = None,
+        strategy: str | None = None,
     ) -> tuple[ApiKey, str]:
         """Create a key and return it with its secret, which is never shown again."""
         new = generate_key()
@@ -43,6 +44,8 @@ class Accounts:
                                        rate_limit=rate_limit, now=now)
             if credits:
                 ledger.grant(conn, key.id, credits, now, note="initial credits")
+            if strategy is not None:
+                key_store.set_strategy(conn, key.id, strategy)
             return key
 
         try:
@@ -64,6 +67,12 @@ class Accounts:
     def revoke(self, key_or_name: str) -> ApiKey:
         key = self.find(key_or_name)
         self._db.write_sync(lambda conn: key_store.revoke_key(conn, key.id, self._clock()))
+        return key
+
+    def set_strategy(self, key_or_name: str, strategy: str | None) -> ApiKey:
+        """Route this key's tasks by `strategy`; None: by the configured default."""
+        key = self.find(key_or_name)
+        self._db.write_sync(lambda conn: key_store.set_strategy(conn, key.id, strategy))
         return key
 
     def add_credits(self, key_or_name: str, amount: int, note: str | None = None) -> int:

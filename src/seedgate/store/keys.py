@@ -55,3 +55,13 @@ def revoke_key(conn: Connection, key_id: int, now: int) -> None:
         .where(api_keys.c.id == key_id, api_keys.c.revoked_at.is_(None))
         .values(revoked_at=now)
     )
+
+
+def strategy_of(conn: Connection, key_id: int) -> str | None:
+    """The key's routing strategy; None: the configured default."""
+    return conn.execute(sa.select(api_keys.c.strategy).where(api_keys.c.id == key_id)
+                        ).scalar_one_or_none()
+
+
+def set_strategy(conn: Connection, key_id: int, strategy: str | None) -> None:
+    conn.execute(api_keys.update().where(api_keys.c.id == key_id).values(strategy=strategy))

@@ -19,6 +19,7 @@ api_keys = sa.Table(
     sa.Column("rate_limit", sa.Integer, nullable=True),
     sa.Column("created_at", sa.BigInteger, nullable=False),
     sa.Column("revoked_at", sa.BigInteger, nullable=True),
+    sa.Column("strategy", sa.String(16), nullable=True),  # routing; None: the default
 )
 
 balances = sa.Table(
@@ -149,4 +150,24 @@ webhook_disabled = sa.Table(
     sa.Column("key_id", BigId, sa.ForeignKey("api_keys.id"), primary_key=True),
     sa.Column("url", sa.String(2048), primary_key=True),
     sa.Column("disabled_at", sa.BigInteger, nullable=False),
+)
+
+# One row per submission of a task to a provider, written before the upstream call, so a
+# crash between the call and its record is seen (state `submitting`) and never repeated
+# under the same attempt.
+upstream_attempts = sa.Table(
+    "upstream_attempts",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("task_id", sa.String(40), nullable=False),
+    sa.Column("number", sa.Integer, nullable=False),
+    sa.Column("provider", sa.String(64), nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("upstream_id", sa.String(200), nullable=True),
+    sa.Column("error", sa.String(500), nullable=True),
+    sa.Column("calls", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Column("updated_at", sa.BigInteger, nullable=False),
+    sa.Column("upstream_done_at", sa.BigInteger, nullable=True),
+    sa.UniqueConstraint("task_id", "number", name="attempt_once"),
 )
