@@ -14,6 +14,11 @@ import pytest
 
 from seedgate import cli
 from seedgate.config import Settings
+from seedgate.media.inputs import InputFetcher
+from seedgate.media.signing import UrlSigner
+from seedgate.media.storage import LocalStorage
+from seedgate.net.fetch import GuardedHttp
+from seedgate.net.guard import OutboundGuard
 from seedgate.providers.client import UpstreamClient
 from seedgate.providers.config import Kind, Strategy
 from seedgate.providers.http import HttpProvider
@@ -45,7 +50,9 @@ def settings_from(tmp_path: Path, text: str, monkeypatch: pytest.MonkeyPatch) ->
 
 @pytest.fixture
 def simulator(tmp_path: Path) -> SimulatorProvider:
-    return SimulatorProvider(tmp_path / "sim", latency_s=0, render_processes=1)
+    inputs = InputFetcher(GuardedHttp(OutboundGuard()), UrlSigner(b"secret"),
+                          LocalStorage(tmp_path / "media"))
+    return SimulatorProvider(tmp_path / "sim", latency_s=0, render_processes=1, inputs=inputs)
 
 
 def test_the_readme_example_configures_every_kind(
