@@ -372,8 +372,7 @@ def _v2_input(request: GenerationRequest) -> dict[str, Any]:
 
 
 def decode_created(body: Any) -> str:
-    data = upstream.envelope_data(body)
-    return upstream.text(data.get("taskId"), "`data.taskId`")
+    return upstream.envelope_id(body, "taskId")
 
 
 def decode_status(body: Any) -> RemoteStatus:

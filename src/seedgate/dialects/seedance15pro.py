@@ -139,8 +139,7 @@ def encode_create(request: GenerationRequest, model: str,
 
 
 def decode_created(body: Any) -> str:
-    data = upstream.envelope_data(body)
-    return upstream.text(data.get("task_id"), "`data.task_id`")
+    return upstream.envelope_id(body, "task_id")
 
 
 def decode_status(body: Any) -> RemoteStatus:

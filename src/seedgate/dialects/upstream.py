@@ -49,6 +49,11 @@ def envelope_data(body: Any) -> Mapping[str, Any]:
     return mapping(mapping(body, "the answer").get("data"), "`data`")
 
 
+def envelope_id(body: Any, name: str) -> str:
+    """The job id a reseller's create answer holds in `data.<name>`."""
+    return text(envelope_data(body).get(name), f"`data.{name}`")
+
+
 def failed(code: Any, message: Any, completed_at: int | None = None) -> RemoteStatus:
     """A job the provider reports failed, with its code (if any) and message."""
     return RemoteStatus(UpstreamState.FAILED, error_code=failure_code(code, message),
