@@ -385,6 +385,29 @@ def test_the_upstreams_callbacks_trigger_a_poll(
     assert {d.url for d in sent} == {callback}
 
 
+@pytest.mark.parametrize("read_refresh", [0.5, 0.0])
+def test_reads_refresh_a_remote_task_at_most_once_per_interval(
+        upstream: RunningGateway, make_gateway: Any, read_refresh: float) -> None:
+    """Without callbacks and with the next scheduled poll a minute away, a client's reads
+    ask the provider (at most once per `read_refresh`), and so see the task end."""
+    a = front(make_gateway, ark("b", upstream.url), expected_generation=60, poll_min=60,
+              callback_url=None, read_refresh=read_refresh)
+    with a.client(a.new_key()) as client:
+        task_id = create(client, small())
+        remote = upstream_task(a, upstream, task_id)
+        with upstream.client(os.environ[KEY_ENV]) as b_client:
+            wait(b_client, remote.id)
+        reading = time.monotonic()
+        if not read_refresh:
+            time.sleep(1)
+            assert client.get(f"{TASKS}/{task_id}").json()["status"] == "running"
+            assert a.gateway.refresher.provider_calls == 0
+            return
+        assert wait(client, task_id, timeout=10)["status"] == "succeeded"
+    seconds = time.monotonic() - reading
+    assert 1 <= a.gateway.refresher.provider_calls <= seconds / read_refresh + 1
+
+
 def test_a_forged_callback_cannot_complete_a_task(
         upstream: RunningGateway, make_gateway: Any) -> None:
     a = front(make_gateway, ark("b", upstream.url), expected_generation=60, poll_min=60)

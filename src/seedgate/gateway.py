@@ -72,6 +72,7 @@ class Gateway:
         self.worker = self._worker(settings) if run_worker else None
         self.refresher = Refresher(
             self.router, self.outcomes, min_interval_s=settings.refresh_interval,
+            remote_interval_s=settings.routing.read_refresh,
             on_finished=self.worker.nudge if self.worker else lambda task_id: None,
         )
         self.tasks = TaskService(

@@ -2,9 +2,9 @@
 
 However many clients poll one task, the provider is asked at most once per interval:
 concurrent readers share one in-flight call, and later ones reuse its answer until it is
-`min_interval_s` old. Only local providers (the simulator) are asked on reads: a remote
-provider's calls cost money and rate limit, so the worker's poll schedule and the
-provider's callbacks keep those tasks current instead.
+`min_interval_s` old. A remote provider's calls cost money and count against its rate
+limit, so its tasks are asked at most once per `remote_interval_s` (0: never on reads;
+the worker's poll schedule and the provider's callbacks keep them current anyway).
 """
 
 from __future__ import annotations
@@ -31,11 +31,13 @@ class Refresher:
         outcomes: Outcomes,
         *,
         min_interval_s: float,
+        remote_interval_s: float = 0.0,
         on_finished: Callable[[str], None] = lambda task_id: None,
     ) -> None:
         self._router = router
         self._outcomes = outcomes
         self._min_interval_s = min_interval_s
+        self._remote_interval_s = remote_interval_s
         self._on_finished = on_finished
         self._inflight: dict[str, asyncio.Future[Task]] = {}
         self._recent: dict[str, tuple[float, Task]] = {}
@@ -44,10 +46,11 @@ class Refresher:
     async def refresh(self, task: Task) -> Task:
         provider = self._router.get(task.provider)
         if task.upstream_id is None or task.status.terminal or provider is None or (
-                provider.remote):
+                provider.remote and not self._remote_interval_s):
             return task
+        interval = self._remote_interval_s if provider.remote else self._min_interval_s
         recent = self._recent.get(task.id)
-        if recent is not None and time.monotonic() - recent[0] < self._min_interval_s:
+        if recent is not None and time.monotonic() - recent[0] < interval:
             return recent[1] if recent[1].updated_at >= task.updated_at else task
         pending = self._inflight.get(task.id)
         if pending is None:
@@ -84,5 +87,5 @@ class Refresher:
     def _forget_stale(self) -> None:
         if len(self._recent) < 10_000:
             return
-        horizon = time.monotonic() - self._min_interval_s
+        horizon = time.monotonic() - max(self._min_interval_s, self._remote_interval_s)
         self._recent = {k: v for k, v in self._recent.items() if v[0] >= horizon}

@@ -69,6 +69,8 @@ class RoutingSettings(BaseModel):
     expected_generation: float = Field(default=60.0, ge=0, description="seconds, until learned")
     poll_min: float = Field(default=2.0, gt=0)
     poll_max: float = Field(default=30.0, gt=0)
+    read_refresh: float = Field(default=5.0, ge=0, description="seconds between a remote task's "
+                                "refreshes on client reads; 0: reads never call upstream")
     callback_url: str | None = Field(default=None, description="public base URL for callbacks")
     max_connections: int = Field(default=16, ge=1, description="upstream calls at once")
     mirror_max_bytes: int = Field(default=500 << 20, gt=0)
