@@ -21,11 +21,14 @@ test: $(STAMP) lint test-sqlite test-postgres
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
 
+# Two test processes: the suite waits on servers and renders as much as it computes.
+PYTEST := $(BIN)/pytest -q -n 2
+
 test-sqlite: $(STAMP)
-	$(BIN)/pytest -q
+	$(PYTEST)
 
 test-postgres: $(STAMP)
-	SEEDGATE_TEST_DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/pytest -q
+	SEEDGATE_TEST_DATABASE_URL=$(TEST_DATABASE_URL) $(PYTEST)
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
