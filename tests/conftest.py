@@ -20,6 +20,7 @@ import pytest
 import sqlalchemy as sa
 
 from seedgate.config import Settings
+from seedgate.domain.limits import KeyLimits
 from seedgate.gateway import Gateway
 from seedgate.http.app import create_app
 from seedgate.server import http_server
@@ -100,9 +101,10 @@ class RunningGateway:
         return httpx.Client(base_url=self.url, headers=headers, timeout=30)
 
     def new_key(self, credits: int = 10_000, rate_limit: int | None = None,
-                name: str | None = None) -> str:
+                name: str | None = None, **limits: Any) -> str:
         _, secret = self.gateway.accounts.create_key(
-            name or f"k{secrets.token_hex(4)}", credits, rate_limit)
+            name or f"k{secrets.token_hex(4)}", credits,
+            KeyLimits(rate_limit=rate_limit, **limits))
         return secret
 
     def balance(self, secret: str) -> int:
