@@ -117,13 +117,14 @@ class Database:
 
     # -- migrations -------------------------------------------------------------------
 
-    def migrate(self) -> None:
-        """Bring the schema to the newest revision; safe when several processes start."""
+    def migrate(self, revision: str = "head") -> None:
+        """Bring the schema to `revision` (the newest by default); safe when several
+        processes start."""
         with self._migration_lock(), self.writer.begin() as conn:
             config = Config()
             config.set_main_option("script_location", str(MIGRATIONS))
             config.attributes["connection"] = conn
-            command.upgrade(config, "head")
+            command.upgrade(config, revision)
 
     @contextlib.contextmanager
     def _migration_lock(self) -> Iterator[None]:
