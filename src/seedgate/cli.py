@@ -191,11 +191,13 @@ def cmd_credits_add(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_credits_show(args: argparse.Namespace, settings: Settings) -> int:
     accounts = _accounts(settings)
-    rows = accounts.balances()
     if args.key:
-        wanted = accounts.find(args.key).id
-        rows = [row for row in rows if row[0].id == wanted]
-    for key, balance in rows:
+        totals = accounts.totals(args.key)
+        print(f"{accounts.find(args.key).name}: {totals.balance} (unfinished tasks: "
+              f"{totals.active_tasks}; spent today: {totals.day_spent}, this month: "
+              f"{totals.month_spent})")
+        return 0
+    for key, balance in accounts.balances():
         print(f"{key.name}: {balance}")
     return 0
 
