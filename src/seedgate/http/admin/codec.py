@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from seedgate.dialects import native
+from seedgate.dialects.common import HTTP_STATUS
 from seedgate.domain.catalog import CATALOG
 from seedgate.domain.errors import ErrorKind, GatewayError, invalid
 from seedgate.domain.limits import KeyLimits
@@ -25,7 +26,14 @@ from seedgate.service.admin.usage import UsageReport
 from seedgate.store.ledger import Entry
 from seedgate.store.tasks import Search
 
-encode_error = native.encode_error
+
+def encode_error(error: GatewayError) -> tuple[int, dict[str, Any]]:
+    """The native envelope, with the admin API's own parameter names."""
+    return HTTP_STATUS[error.kind], {"error": {
+        "message": error.message, "type": native.ERROR_TYPES.get(error.kind,
+                                                                 "invalid_request_error"),
+        "code": error.kind.value, "param": error.param}}
+
 
 COUNTS = ("rate_limit", "max_concurrency", "daily_spend", "monthly_spend")
 LISTS = ("allowed_ips", "allowed_models")
