@@ -133,7 +133,8 @@ class Page:
         notice = self.request.cookies.get(NOTICE_COOKIE)
         response = templates.TemplateResponse(
             self.request, template, {"csrf": self.csrf, "notice": _read_notice(notice),
-                                     "path": self.request.url.path, "error": None, **context},
+                                     "path": self.request.url.path, "error": None, "nav": None,
+                                     **context},
             status_code=status, headers=HEADERS)
         if notice:
             response.delete_cookie(NOTICE_COOKIE, path=ROOT)
