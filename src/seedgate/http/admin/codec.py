@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from seedgate.dialects import native
-from seedgate.dialects.common import HTTP_STATUS
+from seedgate.dialects.common import HTTP_STATUS, decode_model, decode_statuses
 from seedgate.domain.catalog import CATALOG
 from seedgate.domain.errors import ErrorKind, GatewayError, invalid
 from seedgate.domain.limits import KeyLimits
@@ -41,7 +41,7 @@ LIMITS = (*COUNTS, *LISTS)
 KEY_FIELDS = frozenset({"name", "credits", *LIMITS, STRATEGY})
 CHANGE_FIELDS = frozenset({*LIMITS, STRATEGY})
 CREDIT_FIELDS = frozenset({"amount", "note"})
-STATUSES = tuple(status.value for status in TaskStatus)
+STATUSES = {status.value: status for status in TaskStatus}
 DATA_URL_SHOWN = 64  # characters of a base64 data URL kept in a task's record
 CSV = "text/csv"
 USAGE_COLUMNS = ("tasks", "succeeded", "failed", "seconds", "credits_debited",
@@ -123,23 +123,10 @@ def decode_ledger_query(query: dict[str, str]) -> tuple[int, int | None]:
 
 def decode_task_query(query: dict[str, str]) -> TaskQuery:
     limit, after = decode_page(query)
-    statuses: tuple[TaskStatus, ...] = ()
-    if query.get("status"):
-        names = query["status"].split(",")
-        if not set(names) <= set(STATUSES):
-            raise invalid("status", "`status` must be one or more (comma-separated) of "
-                          f"{', '.join(STATUSES)}.")
-        statuses = tuple(TaskStatus(name) for name in names)
-    model = None
-    if query.get("model"):
-        found = CATALOG.get(query["model"])
-        if found is None:
-            raise GatewayError(ErrorKind.MODEL_NOT_FOUND, f"Model `{query['model']}` does not "
-                               "exist.", param="model")
-        model = found.id
     since, until = decode_range(query)
-    search = Search(statuses=statuses, model=model, provider=query.get("provider") or None,
-                    since=since, until=until)
+    search = Search(statuses=decode_statuses(query.get("status"), STATUSES),
+                    model=decode_model(query.get("model")),
+                    provider=query.get("provider") or None, since=since, until=until)
     return TaskQuery(key=query.get("key") or None, search=search, limit=limit, after=after)
 
 
