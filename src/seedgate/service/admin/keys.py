@@ -21,7 +21,7 @@ from seedgate.domain.errors import ErrorKind, GatewayError, invalid
 from seedgate.domain.keys import KEY_PREFIX, ApiKey
 from seedgate.domain.limits import InvalidLimit, KeyLimits
 from seedgate.providers.config import Strategy
-from seedgate.service.accounts import Accounts, KeyNameTaken, UnknownKey
+from seedgate.service.accounts import Accounts, KeyNameTaken
 from seedgate.store import keys as key_store
 from seedgate.store import ledger
 from seedgate.store.database import Database
@@ -97,11 +97,12 @@ class KeyAdmin:
         return KeyView(key, await self._totals(key))
 
     async def find(self, name: str) -> ApiKey:
-        try:
-            return await asyncio.to_thread(self._accounts.find, name)
-        except UnknownKey:
+        """The key named `name` (by name only: a secret never travels in a URL)."""
+        key = await self._db.read(partial(key_store.key_by_name, name=name))
+        if key is None:
             raise GatewayError(ErrorKind.NOT_FOUND, f"No API key named {name!r}.",
-                               param="name") from None
+                               param="name")
+        return key
 
     async def create(self, name: Any, credits: Any = 0, limits: KeyLimits | None = None,
                      strategy: Any = None) -> tuple[KeyView, str]:
