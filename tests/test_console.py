@@ -81,6 +81,7 @@ def some_traffic(gateway: RunningGateway) -> None:
         wait_for_status(client, created.json()["data"]["task_id"], {"FAILED"})
 
 
+@pytest.mark.timeout(600)  # a browser and a render: minutes on a loaded machine
 def test_an_operator_signs_in_makes_a_key_grants_credits_and_plays_a_generated_video(
     gateway: RunningGateway, page: Page, record_property: Callable[[str, Any], None],
     tmp_path: Path,
@@ -274,6 +275,20 @@ def test_forms_without_the_csrf_token_or_from_another_site_change_nothing(
                        headers={"origin": gateway.url})
     assert made.status_code == 200 and "sneaky is ready" in made.text
     assert [key.name for key, _ in gateway.gateway.accounts.balances()] == ["sneaky"]
+
+
+def test_behind_a_proxy_forms_from_the_public_url_are_accepted(
+    make_gateway: Callable[..., RunningGateway],
+) -> None:
+    gateway = make_gateway(public_url="https://console.example.com")
+    client, csrf = signed_in(gateway)
+    form = {"csrf": csrf, "name": "proxied"}
+    elsewhere = client.post("/console/keys", data=form,
+                            headers={"origin": "https://console.example.org"})
+    assert elsewhere.status_code == 403
+    made = client.post("/console/keys", data=form,
+                       headers={"origin": "https://console.example.com"})
+    assert made.status_code == 200 and "proxied is ready" in made.text
 
 
 def test_signing_out_or_rotating_the_token_ends_a_session(gateway: RunningGateway) -> None:

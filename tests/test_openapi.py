@@ -107,6 +107,7 @@ def test_the_document_and_its_html_are_served(gateway: RunningGateway) -> None:
         assert f"<code>{path}</code>" in page.text
 
 
+@pytest.mark.timeout(600)  # hundreds of requests: minutes on a loaded machine
 def test_schemathesis_finds_no_server_error_and_no_reply_off_the_schema(
     make_gateway: Callable[..., RunningGateway],
 ) -> None:

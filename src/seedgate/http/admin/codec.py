@@ -15,7 +15,7 @@ from seedgate.dialects import native
 from seedgate.dialects.common import HTTP_STATUS, decode_model, decode_statuses
 from seedgate.domain.catalog import CATALOG
 from seedgate.domain.errors import ErrorKind, GatewayError, invalid
-from seedgate.domain.limits import KeyLimits
+from seedgate.domain.limits import MAXIMA, KeyLimits
 from seedgate.domain.pricing import PriceTable
 from seedgate.domain.task import Task, TaskStatus
 from seedgate.domain.usage import Grouping, Measures
@@ -35,7 +35,7 @@ def encode_error(error: GatewayError) -> tuple[int, dict[str, Any]]:
         "code": error.kind.value, "param": error.param}}
 
 
-COUNTS = ("rate_limit", "max_concurrency", "daily_spend", "monthly_spend")
+COUNTS = tuple(MAXIMA)  # the limits that are numbers
 LISTS = ("allowed_ips", "allowed_models")
 LIMITS = (*COUNTS, *LISTS)
 KEY_FIELDS = frozenset({"name", "credits", *LIMITS, STRATEGY})
@@ -106,9 +106,9 @@ def decode_credits(body: Any) -> tuple[Any, Any]:
     return fields["amount"], fields.get("note")
 
 
-def decode_page(query: dict[str, str], default: int = DEFAULT_PAGE) -> tuple[int, str | None]:
+def decode_page(query: dict[str, str]) -> tuple[int, str | None]:
     """`limit` and `after` (the last id of the previous page)."""
-    limit = _whole(query, "limit", default)
+    limit = _whole(query, "limit", DEFAULT_PAGE)
     if not 1 <= limit <= MAX_PAGE:
         raise invalid("limit", f"`limit` must be from 1 to {MAX_PAGE}; got {limit}.")
     return limit, query.get("after") or None
@@ -116,7 +116,7 @@ def decode_page(query: dict[str, str], default: int = DEFAULT_PAGE) -> tuple[int
 
 def decode_ledger_query(query: dict[str, str]) -> tuple[int, int | None]:
     limit, after = decode_page(query)
-    if after is not None and not after.isdigit():
+    if after is not None and not after.isdecimal():
         raise invalid("after", "`after` must be a ledger entry's id (a whole number).")
     return limit, int(after[:18]) if after else None
 
@@ -144,7 +144,7 @@ def moment(text: str, param: str) -> int:
     `2026-12-01T10:00:00Z`; without a zone, UTC), as Unix ms."""
     value = text.strip()
     try:
-        if value.lstrip("-").isdigit() and len(value) <= 12:
+        if value.lstrip("-").isdecimal() and len(value) <= 12:
             return int(value) * 1000
         parsed = datetime.fromisoformat(value)
     except ValueError:
@@ -167,7 +167,7 @@ def _whole(query: dict[str, str], name: str, default: int) -> int:
     value = query.get(name)
     if not value:
         return default
-    if not value.isdigit() or len(value) > 9:
+    if not value.isdecimal() or len(value) > 9:
         raise invalid(name, f"`{name}` must be a whole number; got {value[:20]!r}.")
     return int(value)
 

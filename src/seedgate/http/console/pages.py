@@ -11,7 +11,7 @@ from starlette.responses import Response
 
 from seedgate.domain.catalog import CATALOG
 from seedgate.domain.errors import GatewayError, invalid
-from seedgate.domain.limits import MAXIMA, KeyLimits
+from seedgate.domain.limits import KeyLimits
 from seedgate.domain.task import TaskStatus
 from seedgate.http.admin import codec
 from seedgate.http.console.charts import day_charts, week_charts
@@ -20,7 +20,6 @@ from seedgate.http.media import output_urls
 from seedgate.providers.config import Strategy
 from seedgate.service.admin.keys import STRATEGY
 
-COUNTS = tuple(MAXIMA)
 LEDGER_PAGE = 50
 TASK_PAGE = 50
 
@@ -112,9 +111,9 @@ def _limits(view: Page) -> dict[str, Any]:
     lists are comma- or line-separated."""
     assert view.form is not None
     limits: dict[str, Any] = {}
-    for name in COUNTS:
+    for name in codec.COUNTS:
         text = view.field(name).replace(",", "").replace("_", "")
-        if text and not text.isdigit():
+        if text and not text.isdecimal():
             raise invalid(name, f"`{name}` must be a whole number, or empty for the default.")
         limits[name] = int(text[:16]) if text else None
     ips = view.field("allowed_ips").replace("\n", ",")
@@ -125,7 +124,7 @@ def _limits(view: Page) -> dict[str, Any]:
 
 def _credits(text: str) -> int:
     cleaned = text.replace(",", "").replace("_", "").strip()
-    if not cleaned.lstrip("-").isdigit():
+    if not cleaned.lstrip("-").isdecimal():
         raise invalid("credits", "Credits must be a whole number.")
     return int(cleaned[:16])
 
@@ -170,7 +169,7 @@ async def ledger(view: Page) -> Response:
     after = view.request.query_params.get("after")
     found = await view.gateway.admin.keys.ledger(
         view.request.path_params["name"], limit=LEDGER_PAGE,
-        before=int(after[:18]) if after and after.isdigit() else None)
+        before=int(after[:18]) if after and after.isdecimal() else None)
     account = await view.gateway.admin.keys.get(found.key.name)
     return view.render("ledger.html", nav="credits", page=found, view=account)
 

@@ -191,10 +191,15 @@ def page(handler: PageHandler) -> Callable[[Request], Awaitable[Response]]:
 
 
 def same_origin(request: Request) -> bool:
-    """A form posted from this host (browsers send `Origin` with every POST; a request
-    without it is not a cross-site form)."""
+    """A form posted from this host, as the browser called it or as `public_url` names it
+    behind a proxy (browsers send `Origin` with every POST; a request without it is not a
+    cross-site form)."""
     origin = request.headers.get("origin")
-    return origin is None or urlsplit(origin).netloc == request.headers.get("host")
+    if origin is None:
+        return True
+    public = gateway_of(request).settings.public_url
+    hosts = {request.headers.get("host"), urlsplit(public).netloc if public else None}
+    return urlsplit(origin).netloc in hosts - {None}
 
 
 def safe_next(target: str | None) -> str:
