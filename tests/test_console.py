@@ -83,10 +83,11 @@ def some_traffic(gateway: RunningGateway) -> None:
 
 @pytest.mark.timeout(600)  # a browser and a render: minutes on a loaded machine
 def test_an_operator_signs_in_makes_a_key_grants_credits_and_plays_a_generated_video(
-    gateway: RunningGateway, page: Page, record_property: Callable[[str, Any], None],
-    tmp_path: Path,
+    make_gateway: Callable[..., RunningGateway], page: Page,
+    record_property: Callable[[str, Any], None], tmp_path: Path,
 ) -> None:
     record_property("screenshots", str(SCREENSHOTS.resolve()))
+    gateway = make_gateway(simulator_latency=2.0)  # long enough to watch the progress
     some_traffic(gateway)
     token = gateway.gateway.admin.tokens.rotate()
     a_wrong_token_is_refused_then_the_right_one_signs_in(page, gateway.url, token)
@@ -169,7 +170,8 @@ def the_playground_generates_and_plays_a_video(page: Page, gateway: RunningGatew
         generate_audio=False))
     expect(page.locator("#quote")).to_have_text(f"Costs {price} credits")
     page.get_by_role("button", name="Generate").click()
-    page.wait_for_function(VIDEO_READY, timeout=120_000)
+    expect(page.get_by_label("Progress")).to_be_visible()  # live, until the page shows
+    page.wait_for_function(VIDEO_READY, timeout=120_000)  # the outcome
     duration, width, height = page.evaluate(
         "() => { const v = document.querySelector('video'); "
         "return [v.duration, v.videoWidth, v.videoHeight] }")

@@ -1,5 +1,6 @@
 """The providers' health as operators watch it: breaker state, recent success rate and
-latency (the router's running averages), tasks in flight, and the last day's outcomes."""
+submit latency (the router's running averages), tasks in flight, and the last day's
+outcomes."""
 
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ class ProviderView:
     models: tuple[str, ...]  # catalog ids it serves
     breaker: str  # closed, open (resting) or half_open (the next call is a trial)
     success_rate: float  # running average, 1.0 = every recent call succeeded
-    latency_s: float  # running average of a job's time at the provider
+    latency_s: float  # running average of its submit calls' time
     in_flight: int  # tasks running there now, across every worker
     in_flight_here: int  # of those, this process's (what its concurrency cap counts)
     last_day: Measures  # tasks created in the last 24 hours that were routed there
