@@ -25,11 +25,19 @@ lint: $(STAMP)
 # Two test processes: the suite waits on servers and renders as much as it computes.
 PYTEST := $(BIN)/pytest -q -n 2
 
-test-sqlite: $(STAMP)
+# The console's tests drive Debian's Chromium with Playwright (whose own browser download
+# cannot work here); installed as root when missing.
+CHROMIUM := /usr/bin/chromium
+
+$(CHROMIUM):
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core
+
+test-sqlite: $(STAMP) $(CHROMIUM)
 	$(PYTEST)
 
 # The scale-out configuration: PostgreSQL, and state shared through Redis.
-test-postgres: $(STAMP)
+test-postgres: $(STAMP) $(CHROMIUM)
 	SEEDGATE_TEST_DATABASE_URL=$(TEST_DATABASE_URL) SEEDGATE_TEST_REDIS_URL=$(TEST_REDIS_URL) \
 		$(PYTEST)
 

@@ -199,3 +199,11 @@ def gateway(make_gateway: Any) -> RunningGateway:
 def media_server() -> Iterator[MediaServer]:
     with MediaServer() as server:
         yield server
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Name the directories where tests saved artifacts (the console's screenshots)."""
+    saved = {value for report in terminalreporter.stats.get("passed", [])
+             for name, value in report.user_properties if name == "screenshots"}
+    for directory in sorted(saved):
+        terminalreporter.write_line(f"console screenshots: {directory}")

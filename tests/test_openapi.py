@@ -22,9 +22,12 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 from starlette.applications import Starlette
+from starlette.routing import Mount
 
+from seedgate.http.admin.api import PREFIX as ADMIN
 from seedgate.http.app import create_app
 from seedgate.http.ark import TASKS as ARK_TASKS
+from seedgate.http.console.views import ROOT as CONSOLE
 from seedgate.http.fastpath import JsonRoutes
 from seedgate.http.openapi import document
 from seedgate.http.plumbing import JSON
@@ -64,8 +67,10 @@ def served_routes(app: JsonRoutes) -> list[tuple[str, Matcher, set[str]]]:
                for pattern, methods in app.templated]
     starlette = app.app.app  # type: ignore[attr-defined]  # JsonRoutes(RequestId(Starlette))
     assert isinstance(starlette, Starlette)
+    # The console's pages are HTML for people, not API: its twin is the admin API.
     routes += [(route.path, route.path_regex.fullmatch, set(route.methods) - {"HEAD"})
-               for route in starlette.routes]
+               for route in starlette.routes if not isinstance(route, Mount)]
+    assert [r.path for r in starlette.routes if isinstance(r, Mount)] == [CONSOLE]
     return routes
 
 
@@ -102,13 +107,15 @@ def test_the_document_and_its_html_are_served(gateway: RunningGateway) -> None:
         assert f"<code>{path}</code>" in page.text
 
 
+@pytest.mark.timeout(600)  # hundreds of requests: minutes on a loaded machine
 def test_schemathesis_finds_no_server_error_and_no_reply_off_the_schema(
     make_gateway: Callable[..., RunningGateway],
 ) -> None:
     """Every operation, fuzzed with valid and invalid requests. No worker runs, so the
     tasks the fuzzer creates stay queued (no renders); finished tasks are checked below."""
     gateway = make_gateway(worker=False, max_wait=1)
-    headers = {"authorization": f"Bearer {gateway.new_key(credits=10**9, rate_limit=0)}"}
+    client = {"authorization": f"Bearer {gateway.new_key(credits=10**9, rate_limit=0)}"}
+    admin = {"authorization": f"Bearer {gateway.gateway.admin.tokens.rotate()}"}
     failures: list[str] = []
     for result in load_schema().get_all_operations():
         operation = result.ok()
@@ -119,6 +126,7 @@ def test_schemathesis_finds_no_server_error_and_no_reply_off_the_schema(
                       phases=[Phase.explicit, Phase.generate],
                       suppress_health_check=list(HealthCheck))
             def call(case: Any) -> None:
+                headers = admin if case.operation.path.startswith(ADMIN) else client
                 case.call_and_validate(base_url=gateway.url, headers=headers, checks=CHECKS)
 
             try:
@@ -128,6 +136,8 @@ def test_schemathesis_finds_no_server_error_and_no_reply_off_the_schema(
             except Exception as exc:  # every operation is tried; all failures are listed
                 failures.append(f"{operation.label} ({mode.value}): {exc}")
     assert not failures, "\n\n".join(failures)
+    # The admin operations ran with the admin token: the fuzzer's keys exist.
+    assert len(gateway.gateway.accounts.balances()) > 1
 
 
 def test_replies_about_a_finished_task_match_the_schema(gateway: RunningGateway) -> None:

@@ -193,3 +193,30 @@ def test_two_instances_run_side_by_side(env: dict[str, str], tmp_path: Path,
         with server.client(other) as client:  # each instance has its own keys
             assert client.get("/api/status", params={"task_id": "x"}).status_code == 401
     assert all((home / "db.sqlite").exists() for home in homes)
+
+
+def test_first_start_prints_the_console_and_an_admin_token_that_rotates(
+    env: dict[str, str], servers: list[Server],
+) -> None:
+    server = Server(env)
+    servers.append(server)
+    output = server.output()
+    assert f"Console: http://127.0.0.1:{server.port}/console" in output
+    token = next(word for word in output.split() if word.startswith("sga_"))
+    second = Server(env)
+    servers.append(second)
+    admin = {"authorization": f"Bearer {token}"}
+    keys = httpx.get(f"{second.url}/admin/v1/keys", headers=admin)
+    assert keys.status_code == 200 and [k["name"] for k in keys.json()["data"]] == ["dev"]
+    rotated = seedgate(env, "admin", "token", "--rotate").split()[-1]
+    assert rotated.startswith("sga_") and rotated != token
+    deadline = time.monotonic() + 30  # a running server honours it within seconds
+    while httpx.get(f"{second.url}/admin/v1/keys", headers=admin).status_code != 401:
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+    assert httpx.get(f"{second.url}/admin/v1/keys",
+                     headers={"authorization": f"Bearer {rotated}"}).status_code == 200
+    again = subprocess.run([*SEEDGATE, "admin", "token"], env=env, capture_output=True,
+                           text=True, timeout=60, check=False)
+    assert again.returncode == 1 and "cannot be shown again" in again.stdout
+    assert "sga_" not in second.output()  # the token is shown on first start only

@@ -9,6 +9,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
+from seedgate.admin_cli import add_admin_commands, announce_console
 from seedgate.config import Settings, load_settings
 from seedgate.domain.limits import InvalidLimit, KeyLimits
 from seedgate.providers.config import Strategy
@@ -46,6 +47,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     from seedgate.server import configure_logging, serve
 
     configure_logging(settings)
+    announce_console(settings)
     secret = _accounts(settings).ensure_dev_key(settings.dev_key_credits)
     if secret:
         print(
@@ -260,6 +262,7 @@ def parser() -> argparse.ArgumentParser:
     show = credits.add_parser("show", help="show balances")
     show.add_argument("key", nargs="?")
     show.set_defaults(func=cmd_credits_show)
+    add_admin_commands(commands)
     return root
 
 

@@ -29,6 +29,7 @@ from seedgate.providers.router import Router
 from seedgate.providers.simulator import SimulatorProvider
 from seedgate.service import lifecycle
 from seedgate.service.accounts import Accounts, Authenticator
+from seedgate.service.admin import Admin
 from seedgate.service.limits import RateLimiter
 from seedgate.service.outbound import OutboundScreen
 from seedgate.service.tasks import TaskService
@@ -107,6 +108,9 @@ class Gateway:
             screen=OutboundScreen(self.guard, inputs.own_key),
         )
         self.webhooks = WebhookLog(self.db, self.tasks)
+        self.admin = Admin(self.db, accounts=self.accounts, keyring=self.keyring,
+                           tasks=self.tasks, webhooks=self.webhooks, router=self.router,
+                           prices=prices, secret=self.signer_secret)
         self.deliveries = DeliveryEngine(
             self.db, self.outbound, self.keyring, timeout_s=settings.webhook_timeout,
             poll_s=settings.worker_poll_interval,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from seedgate.domain.catalog import CATALOG
 from seedgate.domain.errors import ErrorKind, GatewayError, invalid, missing
 from seedgate.domain.request import URL_SCHEMES, MediaInput, MediaKind, Role
 from seedgate.domain.task import TaskStatus
@@ -83,6 +84,28 @@ def renamed(error: GatewayError, names: Mapping[str, str]) -> GatewayError:
         f"`{base}`", f"`{name}`"
     )
     return GatewayError(error.kind, message, param=param, retry_after=error.retry_after)
+
+
+def decode_statuses(text: str | None, names: Mapping[str, TaskStatus]) -> tuple[TaskStatus, ...]:
+    """A `status` filter: comma-separated statuses as the dialect names them (empty: any)."""
+    if not text:
+        return ()
+    try:
+        return tuple(names[name] for name in text.split(","))
+    except KeyError:
+        raise invalid("status", "`status` must be one or more (comma-separated) of "
+                      f"{', '.join(names)}.") from None
+
+
+def decode_model(name: str | None) -> str | None:
+    """A `model` filter: any name of a catalog model, as its canonical id (empty: any)."""
+    if not name:
+        return None
+    found = CATALOG.get(name)
+    if found is None:
+        raise GatewayError(ErrorKind.MODEL_NOT_FOUND, f"Model `{name}` does not exist.",
+                           param="model")
+    return found.id
 
 
 def not_an_object() -> GatewayError:

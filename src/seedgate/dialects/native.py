@@ -16,7 +16,13 @@ from typing import Any
 import orjson
 
 from seedgate.clock import iso_utc_ms
-from seedgate.dialects.common import HTTP_STATUS, not_an_object, renamed
+from seedgate.dialects.common import (
+    HTTP_STATUS,
+    decode_model,
+    decode_statuses,
+    not_an_object,
+    renamed,
+)
 from seedgate.domain.catalog import ADAPTIVE, CATALOG, FPS, Model, closest_ratio
 from seedgate.domain.errors import ErrorKind, GatewayError, invalid
 from seedgate.domain.idempotency import IdempotencyError
@@ -297,22 +303,9 @@ def decode_list(query: dict[str, str]) -> ListQuery:
     order = query.get("order", "desc")
     if order not in ("asc", "desc"):
         raise invalid("order", f"`order` must be asc or desc; got {order!r}.")
-    statuses: tuple[TaskStatus, ...] = ()
-    if query.get("status"):
-        try:
-            statuses = tuple(STATUS_NAMES[name] for name in query["status"].split(","))
-        except KeyError:
-            raise invalid("status", "`status` must be one or more (comma-separated) of "
-                          f"{', '.join(STATUS_NAMES)}.") from None
-    model = None
-    if query.get("model"):
-        found = CATALOG.get(query["model"])
-        if found is None:
-            raise GatewayError(ErrorKind.MODEL_NOT_FOUND, f"Model `{query['model']}` does "
-                               "not exist.", param="model")
-        model = found.id
     return ListQuery(limit=limit, ascending=order == "asc", after=query.get("after") or None,
-                     statuses=statuses, model=model)
+                     statuses=decode_statuses(query.get("status"), STATUS_NAMES),
+                     model=decode_model(query.get("model")))
 
 
 def decode_variant(query: dict[str, str]) -> str:

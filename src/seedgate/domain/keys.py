@@ -38,8 +38,8 @@ class NewKey:
     prefix: str
 
 
-def generate_key() -> NewKey:
-    secret = KEY_PREFIX + secrets.token_urlsafe(32)
+def generate_key(prefix: str = KEY_PREFIX) -> NewKey:
+    secret = prefix + secrets.token_urlsafe(32)
     return NewKey(secret, digest(secret), secret[:SHOWN_PREFIX_CHARS])
 
 

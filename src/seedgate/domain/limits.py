@@ -51,13 +51,18 @@ class KeyLimits:
 LIMIT_NAMES = tuple(f.name for f in fields(KeyLimits))
 
 
+# The largest value of each number (what its database column holds).
+MAXIMA = {"rate_limit": 2**31 - 1, "max_concurrency": 2**31 - 1,
+          "daily_spend": 10**15, "monthly_spend": 10**15}
+
+
 def checked(limits: KeyLimits) -> KeyLimits:
     """Validate every limit; CIDRs and model names come back in canonical form."""
-    for name in ("rate_limit", "max_concurrency", "daily_spend", "monthly_spend"):
+    for name, most in MAXIMA.items():
         value = getattr(limits, name)
         if value is not None and (isinstance(value, bool) or not isinstance(value, int)
-                                  or value < 0):
-            raise InvalidLimit(f"`{name}` must be a whole number of at least 0 (or null).")
+                                  or not 0 <= value <= most):
+            raise InvalidLimit(f"`{name}` must be a whole number from 0 to {most} (or null).")
     return replace(limits, allowed_ips=_cidrs(limits.allowed_ips),
                    allowed_models=_models(limits.allowed_models))
 

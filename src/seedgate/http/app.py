@@ -14,7 +14,8 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from seedgate.gateway import Gateway
-from seedgate.http import events, media, openapi
+from seedgate.http import console, events, media, openapi
+from seedgate.http.admin import api as admin_api
 from seedgate.http.apixo import ApixoEndpoints
 from seedgate.http.ark import ArkEndpoints
 from seedgate.http.callbacks import CallbackEndpoints
@@ -77,7 +78,8 @@ def create_app(gateway: Gateway) -> ASGIApp:
             await gateway.stop()
 
     app = Starlette(
-        routes=[*media.routes, *openapi.routes, *events.routes], lifespan=lifespan,
+        routes=[*media.routes, *openapi.routes, *events.routes, *admin_api.routes,
+                console.mount()], lifespan=lifespan,
         exception_handlers={HTTPException: http_error},
     )
     app.state.gateway = gateway

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import time
 from collections.abc import Awaitable
 from functools import partial
 from typing import Any
@@ -21,11 +19,11 @@ from seedgate.http.fastpath import Call, Methods
 from seedgate.http.forms import is_form, parse_form
 from seedgate.http.media import MEDIA_TYPES, output_urls
 from seedgate.http.plumbing import Reply, ReplyCache, answer, authorize, json_reply, parse_json
-from seedgate.media.images import UnsupportedImage, load_image
+from seedgate.media.images import UnsupportedImage
+from seedgate.media.uploads import stage_image
 from seedgate.service.watch import wait_for_end
 
 REFERENCE = "input_reference"
-IMAGE_SUFFIXES = ((b"\x89PNG", ".png"), (b"\xff\xd8", ".jpg"), (b"RIFF", ".webp"))
 
 
 class NativeEndpoints:
@@ -108,22 +106,14 @@ class NativeEndpoints:
     async def _reference(
         self, key: ApiKey, image: bytes, base: str
     ) -> tuple[codec.Reference, str]:
-        """Where an uploaded image will be stored, and its signed URL for the provider.
-
-        The storage key is a keyed digest of the API key and the bytes: unguessable, and
-        the same for a retried upload, so retries leave no copies behind.
-        """
+        """Where an uploaded image will be stored, and its signed URL for the provider."""
         try:
-            width, height = (await asyncio.to_thread(load_image, image)).size
+            upload = await asyncio.to_thread(stage_image, self.gateway.signer, key.id, image,
+                                             base, self.gateway.settings.media_ttl)
         except UnsupportedImage as exc:
             raise invalid(REFERENCE, f"`{REFERENCE}` is not a usable image: {exc}.") from exc
-        digest = hashlib.sha256(image).hexdigest()
-        suffix = next((s for magic, s in IMAGE_SUFFIXES if image.startswith(magic)), "")
-        signer = self.gateway.signer
-        media_key = f"inputs/{signer.signature(f'input/{key.id}/{digest}', 0)}{suffix}"
-        expires = int(time.time()) + self.gateway.settings.media_ttl
-        url = signer.url(base, media_key, expires)
-        return codec.Reference(url, width, height, digest), media_key
+        return (codec.Reference(upload.url, upload.width, upload.height, upload.sha256),
+                upload.media_key)
 
     # -- reads --------------------------------------------------------------------------
 

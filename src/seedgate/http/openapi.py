@@ -163,6 +163,7 @@ class Dialect:
     error: str  # the name, in `schemas`, of its error envelope
     schemas: dict[str, Schema]
     operations: dict[str, dict[str, tuple[str, Op]]]  # path -> method -> (operationId, op)
+    security: str = "bearer"  # the security scheme its operations take
 
 
 # -- seedance15pro ------------------------------------------------------------------------
@@ -760,15 +761,19 @@ def own_operations() -> dict[str, dict[str, Schema]]:
 
 @cache
 def document() -> dict[str, Any]:
+    from seedgate.http.admin import openapi as admin_openapi  # it builds on this module
+
     paths: dict[str, dict[str, Schema]] = {}
     schemas: dict[str, Schema] = {"PlainError": PLAIN_ERROR}
     responses: dict[str, Schema] = {}
-    for dialect in DIALECTS:
+    for dialect in (*DIALECTS, admin_openapi.ADMIN):
         schemas.update(dialect.schemas)
         for route, methods in dialect.operations.items():
             for method, (operation_id, op) in methods.items():
                 paths.setdefault(route, {})[method] = render(
                     op, operation_id, dialect.tag, dialect.error)
+                if dialect.security != "bearer":
+                    paths[route][method]["security"] = [{dialect.security: []}]
                 for status in op.errors:
                     responses[f"{dialect.error}{status}"] = error_response(dialect.error, status)
     paths["/media/{key}"] = media_operations()
@@ -782,15 +787,20 @@ def document() -> dict[str, Any]:
                            "Every dialect is served at once, over the same tasks, keys and "
                            "credits; each answers errors in its own envelope.",
         },
-        "tags": [*({"name": d.tag, "description": d.description} for d in DIALECTS),
+        "tags": [*({"name": d.tag, "description": d.description}
+                   for d in (*DIALECTS, admin_openapi.ADMIN)),
                  {"name": "media", "description": "Signed, expiring links to finished media."},
                  {"name": "upstream", "description": "Callbacks of upstream providers."},
                  {"name": "docs", "description": "This document."}],
         "security": [{"bearer": []}],
         "paths": paths,
         "components": {
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
-                                           "description": "An API key, `sg_...`."}},
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer",
+                           "description": "An API key, `sg_...`."},
+                admin_openapi.SECURITY: {"type": "http", "scheme": "bearer",
+                                         "description": "The admin token, `sga_...`."},
+            },
             "headers": {
                 "RequestId": {"required": True, "schema": STRING,
                               "description": "Unique per response."},
@@ -884,8 +894,9 @@ def docs_page() -> str:
     return (f"<!doctype html><html lang=en><head><meta charset=utf-8>"
             f"<title>{info['title']} API</title><style>{STYLE}</style></head><body>"
             f"<h1>{info['title']} {info['version']}</h1><p>{html.escape(info['description'])}"
-            "</p><p>Every operation but media and these docs takes "
-            "<code>Authorization: Bearer &lt;key&gt;</code>. The machine-readable document: "
+            "</p><p>Every operation but media, the admin API and these docs takes "
+            "<code>Authorization: Bearer &lt;key&gt;</code>; the admin API takes the admin "
+            "token the same way. The machine-readable document: "
             f"<a href=/openapi.json>/openapi.json</a>.</p>{''.join(sections)}</body></html>")
 
 

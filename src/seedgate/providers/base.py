@@ -43,6 +43,10 @@ class Provider(Protocol):
     callbacks: bool
     """Whether the provider calls the callback URL given with a submit."""
 
+    def serves(self, model_id: str) -> bool:
+        """Whether this provider offers the model (a canonical id) at all."""
+        ...
+
     def accepts(self, request: GenerationRequest) -> bool:
         """Whether this provider serves the request's model and can express the request."""
         ...

@@ -45,6 +45,9 @@ class HttpProvider:
             return self.settings.models.get(model.id)
         return self._wire.model_id(model)
 
+    def serves(self, model_id: str) -> bool:
+        return self.upstream_model(model_id) is not None
+
     def accepts(self, request: GenerationRequest) -> bool:
         model = self.upstream_model(request.model)
         if model is None:

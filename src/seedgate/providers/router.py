@@ -80,6 +80,10 @@ class Router:
         """Count a task already running at `name` (taken over after a restart)."""
         self._busy[name] += 1
 
+    def in_flight(self, name: str) -> int:
+        """Tasks this process runs at `name` now (what its concurrency cap counts)."""
+        return self._busy.get(name, 0)
+
     def release(self, name: str) -> None:
         self._busy[name] -= 1
         self._freed.set()

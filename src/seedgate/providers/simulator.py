@@ -92,8 +92,11 @@ class SimulatorProvider:
 
     # -- Provider -------------------------------------------------------------------
 
+    def serves(self, model_id: str) -> bool:
+        return True  # every catalog model
+
     def accepts(self, request: GenerationRequest) -> bool:
-        return True  # every catalog model, every option
+        return True  # every option
 
     async def submit(self, task: Task, callback_url: str | None = None) -> str:
         """Start a job; the simulator has no callbacks (polling it is free)."""

@@ -61,9 +61,11 @@ class Accounts:
 
     def find(self, key_or_name: str) -> ApiKey:
         def unit(conn: Connection) -> ApiKey | None:
-            if looks_like_key(key_or_name):
-                return key_store.key_by_digest(conn, digest(key_or_name))
-            return key_store.key_by_name(conn, key_or_name)
+            # By name first: a name may look like a secret.
+            found = key_store.key_by_name(conn, key_or_name)
+            if found is None and looks_like_key(key_or_name):
+                found = key_store.key_by_digest(conn, digest(key_or_name))
+            return found
 
         key = self._db.read_sync(unit)
         if key is None:

@@ -31,6 +31,8 @@ class Attempt:
     calls: int
     created_at: int
     upstream_done_at: int | None
+    error: str | None = None  # why a failed attempt failed
+    updated_at: int | None = None
 
 
 def begin(conn: Connection, task_id: str, provider: str, now: int) -> int:
@@ -79,7 +81,7 @@ def of_task(conn: Connection, task_id: str) -> list[Attempt]:
                         .order_by(attempts.c.number)).mappings()
     return [Attempt(row["task_id"], row["number"], row["provider"], AttemptState(row["state"]),
                     row["upstream_id"], row["calls"], row["created_at"],
-                    row["upstream_done_at"]) for row in rows]
+                    row["upstream_done_at"], row["error"], row["updated_at"]) for row in rows]
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -205,3 +206,46 @@ def entries_of(conn: Connection, key_id: int) -> list[tuple[str, int, str | None
         .where(ledger.c.key_id == key_id).order_by(ledger.c.id)
     )
     return [(row.kind, row.amount, row.task_id) for row in rows]
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One ledger row; `amount` is signed (a debit is negative)."""
+
+    id: int
+    key_id: int
+    task_id: str | None
+    kind: str
+    amount: int
+    note: str | None
+    created_at: int
+
+
+def _entries(conn: Connection, query: sa.Select[Any]) -> list[Entry]:
+    return [Entry(row.id, row.key_id, row.task_id, row.kind, row.amount, row.note,
+                  row.created_at) for row in conn.execute(query)]
+
+
+def page_of(conn: Connection, key_id: int, *, limit: int,
+            before_id: int | None = None) -> list[Entry]:
+    """A key's newest entries (those older than `before_id`, when given), newest first."""
+    query = sa.select(ledger).where(ledger.c.key_id == key_id)
+    if before_id is not None:
+        query = query.where(ledger.c.id < before_id)
+    return _entries(conn, query.order_by(ledger.c.id.desc()).limit(limit))
+
+
+def task_entries(conn: Connection, task_id: str) -> list[Entry]:
+    return _entries(conn, sa.select(ledger).where(ledger.c.task_id == task_id)
+                    .order_by(ledger.c.id))
+
+
+def every_totals(conn: Connection, now: int) -> dict[int, Totals]:
+    """Every key's running totals at `now`, by key id (one query)."""
+    rows = conn.execute(
+        sa.select(balances.c.key_id, balances.c.balance, balances.c.active_tasks,
+                  _DAY_SPENT.label("day_spent"), _MONTH_SPENT.label("month_spent")),
+        {"day": day_of(now), "month": month_of(now)},
+    )
+    return {row.key_id: Totals(row.balance, row.active_tasks, row.day_spent, row.month_spent)
+            for row in rows}

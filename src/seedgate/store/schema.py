@@ -55,6 +55,7 @@ ledger = sa.Table(
     sa.Column("created_at", sa.BigInteger, nullable=False),
     # A task is debited, refunded and settled at most once each, whatever crashes.
     sa.UniqueConstraint("task_id", "kind", name="ledger_once_per_task"),
+    sa.Index("ledger_key", "key_id", "id"),
 )
 
 tasks = sa.Table(
@@ -87,6 +88,7 @@ tasks = sa.Table(
     sa.Index("tasks_status_lease", "status", "lease_expires_at"),
     sa.Index("tasks_key_seq", "key_id", "seq"),
     sa.Index("tasks_status_seq", "status", "seq"),
+    sa.Index("tasks_created", "created_at"),
 )
 
 # Stripe-style idempotency: the first response to (key, Idempotency-Key), replayed later.
@@ -183,4 +185,23 @@ upstream_attempts = sa.Table(
     sa.Column("updated_at", sa.BigInteger, nullable=False),
     sa.Column("upstream_done_at", sa.BigInteger, nullable=True),
     sa.UniqueConstraint("task_id", "number", name="attempt_once"),
+)
+
+# The operators' credential: one admin token (row id 1), stored as its SHA-256 digest, and
+# the console's signed-in sessions (digests of their cookies).
+admin_token = sa.Table(
+    "admin_token",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("digest", sa.String(64), nullable=False),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+)
+
+console_sessions = sa.Table(
+    "console_sessions",
+    metadata,
+    sa.Column("digest", sa.String(64), primary_key=True),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Column("expires_at", sa.BigInteger, nullable=False),
+    sa.Index("console_sessions_expiry", "expires_at"),
 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -10,7 +11,7 @@ from sqlalchemy.engine import Connection, RowMapping
 from seedgate.domain.request import GenerationRequest
 from seedgate.domain.task import TERMINAL, Outputs, Task, TaskStatus, sources_of
 from seedgate.store.driver import DriverStatement, json_text
-from seedgate.store.schema import tasks
+from seedgate.store.schema import api_keys, tasks
 
 ACTIVE = (TaskStatus.QUEUED.value, TaskStatus.RUNNING.value)
 
@@ -196,3 +197,41 @@ def _filtered(
     if task_ids:
         query = query.where(tasks.c.id.in_(task_ids))
     return query
+
+
+@dataclass(frozen=True, slots=True)
+class Search:
+    """Which tasks of every key an operator looks for; times are Unix ms, `until` excluded."""
+
+    key_id: int | None = None
+    statuses: tuple[TaskStatus, ...] = ()
+    model: str | None = None
+    provider: str | None = None
+    since: int | None = None
+    until: int | None = None
+
+
+def search(conn: Connection, found: Search, *, limit: int,
+           before_seq: int | None = None) -> list[tuple[Task, str]]:
+    """Tasks of every key, newest first (older than `before_seq`, when given), each with
+    its key's name."""
+    query = sa.select(tasks, api_keys.c.name.label("key_name")).join(
+        api_keys, api_keys.c.id == tasks.c.key_id)
+    conditions = [
+        tasks.c.key_id == found.key_id if found.key_id is not None else None,
+        tasks.c.status.in_([s.value for s in found.statuses]) if found.statuses else None,
+        tasks.c.model == found.model if found.model is not None else None,
+        tasks.c.provider == found.provider if found.provider is not None else None,
+        tasks.c.created_at >= found.since if found.since is not None else None,
+        tasks.c.created_at < found.until if found.until is not None else None,
+        tasks.c.seq < before_seq if before_seq is not None else None,
+    ]
+    query = query.where(*(c for c in conditions if c is not None))
+    rows = conn.execute(query.order_by(tasks.c.seq.desc()).limit(limit)).mappings()
+    return [(_task(row), row["key_name"]) for row in rows]
+
+
+def seq_of_any(conn: Connection, task_id: str) -> int | None:
+    """The creation order of a task of any key."""
+    return conn.execute(sa.select(tasks.c.seq).where(tasks.c.id == task_id)
+                        ).scalar_one_or_none()
