@@ -11,6 +11,8 @@ Run from anywhere as `.venv/bin/python bench/run.py` (or `make bench`). It:
    - `create`: durable `POST /api/generate` creates (fast-failing prompt) with the worker on,
    - `create-api-only`: the same against `seedgate serve --no-worker` in another fresh home,
    - `hello`: a bare ASGI hello-world (bench/hello_asgi.py) served the same way (granian embedded);
+   - `status-redis`, `create-redis`: `status` and `create` against a gateway whose key's
+     limits are enforced through Redis (`--redis-url`), judged against the embedded run;
    and checks that the creates happened (sampled tasks looked up, stored tasks counted),
    then how fast the worker finishes the backlog (bounded wait);
 5. prints a table and writes it as JSON to bench/results/latest.json.
@@ -64,7 +66,14 @@ READY_TIMEOUT_S = 30.0
 PREPARE_TIMEOUT_S = 120.0
 DRAIN_TIMEOUT_S = 20.0
 STOP_TIMEOUT_S = 15.0
-SCENARIO_GROUPS = ("status", "create", "hello")
+SCENARIO_GROUPS = ("status", "create", "hello", "redis")
+# Limits enforced through Redis may cost at most this much of the embedded throughput.
+REDIS_STATUS_TARGET = 0.8
+REDIS_CREATE_TARGET = 0.9
+# A key's limits, enforced on every request but never reached by the benchmark.
+UNREACHED_LIMITS = ("--rate-limit", "1000000000", "--max-concurrency", "1000000000",
+                    "--daily-spend", str(CREDITS))
+NO_LIMITS = ("--rate-limit", "0", "--max-concurrency", "0")
 PROBLEM_LINE = re.compile(r"\b(ERROR|CRITICAL|WARNING|Traceback)\b")
 TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\d[ T][\d:,.]+")
 EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Disconnect|Exit)\b")
@@ -287,25 +296,32 @@ class Server:
         return dict(found.most_common(limit))
 
 
-def create_key(home: Path) -> str:
+def create_key(env: dict[str, str], limits: Sequence[str]) -> str:
     argv = [seedgate_bin(), "keys", "create", "--name", "bench", "--credits", str(CREDITS),
-            "--rate-limit", "0", "--quiet"]
-    done = subprocess.run(argv, env=server_env(home), cwd=REPO, capture_output=True, text=True,
+            *limits, "--quiet"]
+    done = subprocess.run(argv, env=env, cwd=REPO, capture_output=True, text=True,
                           check=False)
     if done.returncode != 0 or not done.stdout.strip():
         raise BenchError(f"`seedgate keys create` failed ({done.returncode}):\n{done.stderr}")
     return done.stdout.strip().splitlines()[-1]
 
 
-def start_gateway(workdir: Path, name: str, *, worker: bool) -> tuple[Server, str]:
+def start_gateway(workdir: Path, name: str, *, worker: bool,
+                  redis_url: str | None = None) -> tuple[Server, str]:
+    """A gateway in a fresh home, and a key: without limits, or (with Redis) with limits
+    that every request is checked against through Redis but never reaches."""
     home = workdir / name
     home.mkdir()
-    key = create_key(home)
+    env = server_env(home)
+    if redis_url:
+        env.update(SEEDGATE_REDIS_URL=redis_url, SEEDGATE_REDIS_PREFIX=f"bench-{home.name}-"
+                   f"{os.getpid()}")
+    key = create_key(env, UNREACHED_LIMITS if redis_url else NO_LIMITS)
     port = free_port()
     argv = [seedgate_bin(), "serve", "--host", HOST, "--port", str(port)]
     if not worker:
         argv.append("--no-worker")
-    server = Server(name, argv, server_env(home), port, workdir / f"{name}.log")
+    server = Server(name, argv, env, port, workdir / f"{name}.log")
     server.start()
     return server, key
 
@@ -582,6 +598,7 @@ class Result:
     wrk_output: str
     ratio_to_hello: float | None = None
     ratio_to_status: float | None = None  # other dialects' reads, to the seed dialect's
+    ratio_to_embedded: float | None = None  # limits through Redis, to the embedded run
     checks: dict[str, Any] = field(default_factory=dict)
 
 
@@ -703,6 +720,9 @@ def count_tasks(server: Server, *, unfinished: bool = False) -> int | None:
         return None
 
 
+REDIS_TARGETS = {"status-redis": REDIS_STATUS_TARGET, "create-redis": REDIS_CREATE_TARGET}
+
+
 def judge(result: Result) -> None:
     if result.scenario == "status":
         result.target = f">= {STATUS_TARGET_RPS:,} req/s, p99 <= {STATUS_TARGET_P99_MS:g} ms"
@@ -713,6 +733,13 @@ def judge(result: Result) -> None:
         result.target = f"{ratio} x status, >= {DIALECT_READ_TARGET:.2f}"
         result.target_met = (result.ratio_to_status is not None and result.errors == 0
                              and result.ratio_to_status >= DIALECT_READ_TARGET)
+    elif result.scenario in REDIS_TARGETS:
+        target = REDIS_TARGETS[result.scenario]
+        ratio = "?" if result.ratio_to_embedded is None else f"{result.ratio_to_embedded:.2f}"
+        result.target = f"{ratio} x embedded, >= {target:.2f}"
+        result.target_met = (result.ratio_to_embedded is not None and result.errors == 0
+                             and result.ratio_to_embedded >= target
+                             and result.checks.get("verified", True) is True)
     elif result.scenario.startswith("create"):
         result.target = f">= {CREATE_TARGET_RPS:,} creates/s"
         result.target_met = (result.requests_per_s >= CREATE_TARGET_RPS and result.errors == 0
@@ -777,6 +804,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                         help="prepared tasks that fail fast")
     parser.add_argument("--keep", action="store_true",
                         help="keep the temporary homes and server logs")
+    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0",
+                        help="the Redis of the `redis` scenarios (keys under a prefix of "
+                        "their own)")
     args = parser.parse_args(argv)
     if args.duration < 1 or args.connections < 1 or args.warmup < 0:
         parser.error("--duration and --connections must be >= 1, --warmup >= 0")
@@ -848,6 +878,9 @@ def run(args: argparse.Namespace, workdir: Path,
             server.stop()
             problems[server.name] = server.problems()
 
+    if "redis" in groups:
+        results += measure_redis(args, options, workdir, problems)
+
     if "hello" in groups:
         hello = start_hello(workdir)
         try:
@@ -861,15 +894,55 @@ def run(args: argparse.Namespace, workdir: Path,
             hello.stop()
             problems[hello.name] = hello.problems()
 
-    hello_rps = next((r.requests_per_s for r in results if r.scenario == "hello"), None)
-    status_rps = next((r.requests_per_s for r in results if r.scenario == "status"), None)
-    for result in results:
-        if hello_rps:
-            result.ratio_to_hello = round(result.requests_per_s / hello_rps, 3)
-        if status_rps and result.scenario in OTHER_DIALECT_READS:
-            result.ratio_to_status = round(result.requests_per_s / status_rps, 3)
-        judge(result)
+    compare(results)
     return results
+
+
+def compare(results: list[Result]) -> None:
+    """Each result's ratios to the runs it is judged against, and its verdict."""
+    rates = {result.scenario: result.requests_per_s for result in results}
+    for result in results:
+        if rates.get("hello"):
+            result.ratio_to_hello = round(result.requests_per_s / rates["hello"], 3)
+        if rates.get("status") and result.scenario in OTHER_DIALECT_READS:
+            result.ratio_to_status = round(result.requests_per_s / rates["status"], 3)
+        embedded = rates.get(result.scenario.removesuffix("-redis"))
+        if result.scenario in REDIS_TARGETS and embedded:
+            result.ratio_to_embedded = round(result.requests_per_s / embedded, 3)
+        judge(result)
+
+
+def measure_redis(args: argparse.Namespace, options: Options, workdir: Path,
+                  problems: dict[str, dict[str, int]]) -> list[Result]:
+    """`status` and `create` again, against a gateway whose key's limits go through Redis."""
+    if not redis_answers(args.redis_url):
+        raise BenchError(f"no Redis answers at {args.redis_url} (start one, e.g. `make "
+                         "services`, or pass --redis-url)")
+    server, key = start_gateway(workdir, "gateway-redis", worker=True,
+                                redis_url=args.redis_url)
+    try:
+        prepared = prepare_tasks(server, key, args.successes, args.failures)
+        status, _ = measure(
+            options, server, name="status-redis",
+            description="GET /api/status over finished tasks, the key's rate limit in Redis",
+            path="/api/status", script_text=status_script(key, prepared.ids),
+            workdir=workdir)
+        creates = measure_creates(options, server, key, workdir, name="create-redis",
+                                  worker=True)
+        creates.description += ", the key's limits through Redis"
+        return [status, creates]
+    finally:
+        server.stop()
+        problems[server.name] = server.problems()
+
+
+def redis_answers(url: str) -> bool:
+    import redis
+
+    try:
+        return bool(redis.Redis.from_url(url, socket_timeout=2).ping())
+    except (redis.RedisError, OSError):
+        return False
 
 
 def main(argv: Sequence[str] | None = None) -> int:
