@@ -17,6 +17,7 @@ from pydantic_settings import (
 )
 
 from seedgate.domain.pricing import PriceTable
+from seedgate.home import locate
 from seedgate.net.guard import Network, parse_networks
 from seedgate.providers.config import ProviderSettings, RoutingSettings
 
@@ -24,7 +25,7 @@ DAY_S = 86_400
 
 
 def _home() -> Path:
-    return Path(os.environ.get("SEEDGATE_HOME", "var")).resolve()
+    return locate().path
 
 
 def _config_file() -> Path:
