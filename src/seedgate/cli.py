@@ -8,6 +8,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
+from seedgate.client.generate import add_generate_command
 from seedgate.config import Settings, load_settings
 from seedgate.devkey import announce as announce_dev_key
 from seedgate.home import NoDataDirectory, locate
@@ -197,11 +198,15 @@ def parser() -> argparse.ArgumentParser:
     show = credits.add_parser("show", help="show balances")
     show.add_argument("key", nargs="?")
     show.set_defaults(func=cmd_credits_show)
+
+    add_generate_command(commands, data=False)
     return root
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    if getattr(args, "client", False):  # talks to a running gateway: no settings, no data
+        return int(args.func(args))
     overrides = {}
     if getattr(args, "host", None):
         overrides["host"] = args.host
