@@ -170,8 +170,8 @@ class Operations:
     def wait(self, video_id: str, *, on_update: OnUpdate | None, timeout: float | None,
              events: bool, first: Video | None = None) -> Operation[Video]:
         """The video once it has ended (whether it succeeded or not). Follows its event
-        stream; polls where there is none (an older gateway, a proxy that buffers) or when
-        it broke off without telling anything."""
+        stream; polls where there is none (an older gateway, a proxy without the route)
+        or when it broke off without telling anything."""
         watch = _Watch(video_id, on_update, timeout)
         if first is not None and watch.saw(first).finished:
             return first
