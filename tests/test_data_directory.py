@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import signal
 import stat
 import subprocess
@@ -78,10 +79,11 @@ class TerminalServer:
     """`seedgate serve` with its stdout on a terminal and its log (stderr) in a file."""
 
     def __init__(self, env: dict[str, str], cwd: Path, log: Path) -> None:
-        self.url = f"http://127.0.0.1:{free_port()}"
-        command = " ".join([*SEEDGATE, "serve", "--port", self.url.rsplit(":", 1)[1]])
-        self.child = pexpect.spawn("bash", ["-c", f"exec {command} 2>>{log}"], env=env,
-                                   cwd=str(cwd), encoding="utf-8", timeout=60)
+        port = free_port()
+        self.url = f"http://127.0.0.1:{port}"
+        command = shlex.join([*SEEDGATE, "serve", "--port", str(port)])
+        self.child = pexpect.spawn("bash", ["-c", f"exec {command} 2>>{shlex.quote(str(log))}"],
+                                   env=env, cwd=str(cwd), encoding="utf-8", timeout=60)
 
     def stop(self) -> str:
         """Everything it printed on the terminal."""
