@@ -52,7 +52,8 @@ def events_path(video_id: str) -> str:
 def assert_progressed(updates: list[Video]) -> None:
     assert updates[0].status == "queued" and updates[-1].status == "completed"
     assert [u.progress for u in updates] == sorted(u.progress for u in updates)
-    assert len({(u.status, u.progress) for u in updates}) == len(updates)  # each change once
+    changes = {(u.status, u.progress, u.queue_position) for u in updates}
+    assert len(changes) == len(updates)  # each change reported once
 
 
 def test_generate_follows_the_event_stream_and_downloads_the_video(
