@@ -5,6 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SERVING := $(VENV)/.serving
 TEST_DATABASE_URL ?= postgresql://127.0.0.1:5432/test
+TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
 
 .PHONY: serve test test-sqlite test-postgres lint bench bench-upstream clean
 
@@ -35,8 +36,10 @@ PYTEST := $(BIN)/pytest -q -n 2
 test-sqlite: $(STAMP)
 	$(PYTEST)
 
+# The scale-out configuration: PostgreSQL, and state shared through Redis.
 test-postgres: $(STAMP)
-	SEEDGATE_TEST_DATABASE_URL=$(TEST_DATABASE_URL) $(PYTEST)
+	SEEDGATE_TEST_DATABASE_URL=$(TEST_DATABASE_URL) SEEDGATE_TEST_REDIS_URL=$(TEST_REDIS_URL) \
+		$(PYTEST)
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py

@@ -83,13 +83,32 @@ def test_cli_manages_keys_and_credits(env: dict[str, str]) -> None:
     assert secret.startswith("sg_") and "\n" not in secret
     assert "acme" in seedgate(env, "keys", "list")
     assert "balance: 350" in seedgate(env, "credits", "add", secret, "50")
-    assert "acme: 350" in seedgate(env, "credits", "show", "acme")
+    assert "acme: 350 (unfinished tasks: 0" in seedgate(env, "credits", "show", "acme")
     assert "revoked" in seedgate(env, "keys", "revoke", "acme")
     assert "revoked" in seedgate(env, "keys", "list")
     failed = subprocess.run([*SEEDGATE, "credits", "add", "nobody", "5"], env=env,
                             capture_output=True, text=True, timeout=60, check=False)
     assert failed.returncode == 2 and "nobody" in failed.stderr
 
+
+
+def test_cli_sets_and_changes_a_keys_limits(env: dict[str, str]) -> None:
+    seedgate(env, "keys", "create", "--init", "--name", "capped", "--credits", "1000",
+             "--max-concurrency", "3", "--daily-spend", "500", "--allow-ip", "10.0.0.0/8",
+             "--models", "bytedance/seedance-1.5-pro")
+    listed = seedgate(env, "keys", "list")
+    assert "concurrency 3" in listed and "spend 500/day, unlimited/month" in listed
+    assert "IPs 10.0.0.0/8" in listed and "models seedance-1-5-pro" in listed
+    changed = seedgate(env, "keys", "update", "capped", "--daily-spend", "none",
+                       "--monthly-spend", "9000", "--allow-ip", "")
+    assert "spend unlimited/day, 9000/month" in changed and "IPs any" in changed
+    assert "concurrency 3" in changed  # what was not given stays
+    assert "unfinished tasks: 0; spent today: 0" in seedgate(env, "credits", "show", "capped")
+    for wrong in (["--models", "sora-2"], ["--max-concurrency", "many"],
+                  ["--allow-ip", "10.0.0.0/99"], []):
+        failed = subprocess.run([*SEEDGATE, "keys", "update", "capped", *wrong], env=env,
+                                capture_output=True, text=True, timeout=60, check=False)
+        assert failed.returncode == 2 and failed.stderr.startswith("seedgate: "), wrong
 
 def test_first_start_prints_a_working_dev_key(env: dict[str, str],
                                               servers: list[Server]) -> None:

@@ -11,6 +11,7 @@ from typing import Any
 from seedgate.client.generate import add_generate_command
 from seedgate.config import Settings, load_settings
 from seedgate.devkey import announce as announce_dev_key
+from seedgate.domain.limits import InvalidLimit, KeyLimits
 from seedgate.home import NoDataDirectory, locate
 from seedgate.providers.config import Strategy
 from seedgate.service.accounts import Accounts, KeyNameTaken, UnknownKey
@@ -52,8 +53,32 @@ def cmd_migrate(_args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _limit_changes(args: argparse.Namespace) -> dict[str, Any]:
+    """The limits given on the command line (`default`/`none` clears one; `--allow-ip ''`
+    and `--models ''` clear a list)."""
+    changes: dict[str, Any] = {}
+    for name in ("rate_limit", "max_concurrency", "daily_spend", "monthly_spend"):
+        value = getattr(args, name, None)
+        if value is not None:
+            changes[name] = None if value in ("default", "none") else _whole(name, value)
+    for name, option in (("allowed_ips", "allow_ip"), ("allowed_models", "models")):
+        value = getattr(args, option, None)
+        if value is not None:
+            changes[name] = tuple(item for item in value.split(",") if item.strip())
+    return changes
+
+
+def _whole(name: str, value: str) -> int:
+    try:
+        return int(value)
+    except ValueError:
+        raise InvalidLimit(f"--{name.replace('_', '-')} takes a whole number, or 'default' "
+                           f"/ 'none'; got {value!r}") from None
+
+
 def cmd_keys_create(args: argparse.Namespace, settings: Settings) -> int:
-    key, secret = _accounts(settings).create_key(args.name, args.credits, args.rate_limit,
+    limits = KeyLimits().changed(**_limit_changes(args))
+    key, secret = _accounts(settings).create_key(args.name, args.credits, limits,
                                                  args.strategy)
     if args.quiet:
         print(secret)
@@ -63,13 +88,36 @@ def cmd_keys_create(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_keys_update(args: argparse.Namespace, settings: Settings) -> int:
+    changes = _limit_changes(args)
+    if not changes:
+        raise InvalidLimit("nothing to change: give at least one limit option (see --help)")
+    key = _accounts(settings).update_limits(args.key, **changes)
+    print(f"key {key.name!r}: {_describe(key.limits)}")
+    return 0
+
+
+def _describe(limits: KeyLimits) -> str:
+    def text(value: int | None, unset: str) -> str:
+        return unset if value is None else ("none" if value == 0 else str(value))
+
+    return "; ".join((
+        f"rate limit {text(limits.rate_limit, 'default')}/min",
+        f"concurrency {text(limits.max_concurrency, 'default')}",
+        f"spend {text(limits.daily_spend, 'unlimited')}/day, "
+        f"{text(limits.monthly_spend, 'unlimited')}/month",
+        f"IPs {', '.join(limits.allowed_ips) or 'any'}",
+        f"models {', '.join(limits.allowed_models) or 'all'}",
+    ))
+
+
 def cmd_keys_list(_args: argparse.Namespace, settings: Settings) -> int:
     rows = _accounts(settings).balances()
-    print(f"{'name':<24} {'prefix':<12} {'credits':>10}  {'rate/min':>8}  state")
+    print(f"{'name':<24} {'prefix':<12} {'credits':>10}  {'state':<8} limits")
     for key, balance in rows:
-        rate = "default" if key.rate_limit is None else str(key.rate_limit)
         state = "active" if key.active else "revoked"
-        print(f"{key.name:<24} {key.prefix:<12} {balance:>10}  {rate:>8}  {state}")
+        print(f"{key.name:<24} {key.prefix:<12} {balance:>10}  {state:<8} "
+              f"{_describe(key.limits)}")
     return 0
 
 
@@ -123,11 +171,13 @@ def cmd_credits_add(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_credits_show(args: argparse.Namespace, settings: Settings) -> int:
     accounts = _accounts(settings)
-    rows = accounts.balances()
     if args.key:
-        wanted = accounts.find(args.key).id
-        rows = [row for row in rows if row[0].id == wanted]
-    for key, balance in rows:
+        totals = accounts.totals(args.key)
+        print(f"{accounts.find(args.key).name}: {totals.balance} (unfinished tasks: "
+              f"{totals.active_tasks}; spent today: {totals.day_spent}, this month: "
+              f"{totals.month_spent})")
+        return 0
+    for key, balance in accounts.balances():
         print(f"{key.name}: {balance}")
     return 0
 
@@ -162,12 +212,15 @@ def parser() -> argparse.ArgumentParser:
     create = keys.add_parser("create", help="create a key (its secret is shown once)")
     create.add_argument("--name", required=True)
     create.add_argument("--credits", type=int, default=0)
-    create.add_argument("--rate-limit", type=int, default=None,
-                        help="requests a minute (0: unlimited; default: the server's)")
     create.add_argument("--quiet", action="store_true", help="print the key alone")
     create.add_argument("--strategy", choices=[s.value for s in Strategy],
                         help="routing strategy of this key's tasks (default: the server's)")
+    _limit_options(create)
     create.set_defaults(func=cmd_keys_create)
+    update = keys.add_parser("update", help="change a key's limits (the others stay)")
+    update.add_argument("key", help="key name or secret")
+    _limit_options(update)
+    update.set_defaults(func=cmd_keys_update)
     keys.add_parser("list", help="list keys and balances").set_defaults(func=cmd_keys_list)
     route = keys.add_parser("strategy", help="set a key's routing strategy")
     route.add_argument("key", help="key name or secret")
@@ -203,6 +256,18 @@ def parser() -> argparse.ArgumentParser:
     return root
 
 
+def _limit_options(command: argparse.ArgumentParser) -> None:
+    add = command.add_argument
+    add("--rate-limit", metavar="N", help="requests a minute (0: none; default: the server's)")
+    add("--max-concurrency", metavar="N", help="unfinished tasks at once (0: none; default: "
+        "the server's)")
+    add("--daily-spend", metavar="CREDITS", help="credits a UTC day (none: no limit)")
+    add("--monthly-spend", metavar="CREDITS", help="credits a calendar month (none: no limit)")
+    add("--allow-ip", metavar="CIDRS", help="comma-separated addresses or CIDRs the key may "
+        "be used from ('': any)")
+    add("--models", metavar="MODELS", help="comma-separated models the key may use ('': all)")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     if getattr(args, "client", False):  # talks to a running gateway: no settings, no data
@@ -218,7 +283,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"seedgate: data directory {data.path} ({data.origin})", file=sys.stderr)
         settings = load_settings(**overrides)
         return int(args.func(args, settings))
-    except (NoDataDirectory, UnknownKey, KeyNameTaken, Undecryptable) as exc:
+    except (NoDataDirectory, UnknownKey, KeyNameTaken, Undecryptable, InvalidLimit) as exc:
         print(f"seedgate: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -24,14 +24,16 @@ log = logging.getLogger(__name__)
 
 class Outcomes:
     def __init__(
-        self, db: Database, storage: LocalStorage, prices: PriceTable,
+        self, db: Database, storage: LocalStorage, prices: PriceTable, *,
         clock: Callable[[], int] = now_ms, notify: lifecycle.Notify | None = None,
+        announce: Callable[[str], None] = lambda task_id: None,
     ) -> None:
         self._db = db
         self._storage = storage
         self._prices = prices
         self._clock = clock
         self._notify = notify or lifecycle.unheard
+        self._announce = announce  # a task's progress changed
 
     async def start(self, task: Task, provider: str) -> Task:
         now = self._clock()
@@ -43,6 +45,7 @@ class Outcomes:
     async def record_progress(self, task: Task, progress: int) -> Task:
         await self._db.write(partial(task_store.update_active, task_id=task.id,
                                      now=self._clock(), progress=progress))
+        self._announce(task.id)
         return replace(task, progress=progress)
 
     async def end(

@@ -23,6 +23,7 @@ from seedgate.http.plumbing import (
     Reply,
     base_url,
     json_reply,
+    scope_client,
 )
 
 
@@ -40,6 +41,7 @@ class Call:
     idempotency_key: str | None = None
     raw_query: str = ""  # for repeated keys, which `query` collapses to their last value
     prefer: str | None = None
+    client: str | None = None  # the client's IP address (through trusted proxies)
 
 
 Endpoint = Callable[[Call], Awaitable[Reply]]
@@ -81,7 +83,7 @@ class JsonRoutes:
                                405, {"allow": allowed})
             await send_reply(send, reply, self.request_id())
             return
-        authorization = host = content_type = idempotency_key = prefer = None
+        authorization = host = content_type = idempotency_key = prefer = forwarded = None
         for name, value in scope["headers"]:
             if name == b"authorization":
                 authorization = value.decode("latin-1")
@@ -93,6 +95,8 @@ class JsonRoutes:
                 idempotency_key = value.decode("latin-1")
             elif name == b"prefer":
                 prefer = value.decode("latin-1")
+            elif name == b"x-forwarded-for":
+                forwarded = value.decode("latin-1")
         body = b""
         if scope["method"] in ("POST", "PUT"):
             body = await read_body(receive, body_limit(content_type))
@@ -102,7 +106,7 @@ class JsonRoutes:
             query=dict(parse_qsl(raw_query)), body=body,
             base_url=base_url(self.gateway, scope["scheme"], host), path_params=path_params,
             content_type=content_type, idempotency_key=idempotency_key, raw_query=raw_query,
-            prefer=prefer,
+            prefer=prefer, client=scope_client(self.gateway, scope, forwarded),
         )
         await send_reply(send, await endpoint(call), self.request_id())
 
