@@ -3,18 +3,26 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+SERVING := $(VENV)/.serving
 TEST_DATABASE_URL ?= postgresql://127.0.0.1:5432/test
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
 
 .PHONY: serve test test-sqlite test-postgres lint bench bench-upstream clean
 
-$(STAMP): pyproject.toml
+$(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
-	touch $(STAMP)
 
-serve: $(STAMP)
+# Serving needs the package alone; the test tools (the `dev` extra: SDKs, fuzzers, over
+# 1 GB) come with `make test`. Either may come first in one .venv.
+$(SERVING): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@ $(SERVING)
+
+serve: $(SERVING)
 	SEEDGATE_HOME=$${SEEDGATE_HOME:-$(CURDIR)/var} $(BIN)/seedgate serve
 
 test: $(STAMP) lint test-sqlite test-postgres

@@ -13,10 +13,12 @@ import socket
 import threading
 import time
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import httpx
+
+from .helpers import LoopbackServer
 
 
 @dataclass
@@ -31,7 +33,7 @@ class Rule:
     seconds: float = 0.0
 
 
-class FaultProxy:
+class FaultProxy(LoopbackServer):
     def __init__(self, target: str) -> None:
         self.target = target.rstrip("/")
         self.rules: list[Rule] = []
@@ -50,18 +52,7 @@ class FaultProxy:
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.httpd.server_port}"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-
-    def __enter__(self) -> FaultProxy:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        super().__init__(Handler)
 
     def inject(self, fault: str, path: str = "", method: str | None = None, times: int = 1,
                **options: Any) -> None:

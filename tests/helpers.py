@@ -1,14 +1,18 @@
-"""Test helpers: a loopback file server for input images and status polling."""
+"""Test helpers: a loopback file server for input images, status polling, decoding videos."""
 
 from __future__ import annotations
 
 import io
 import threading
 import time
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from pathlib import Path
+from typing import Any, Self
 
+import av
 import httpx
+import numpy as np
 from PIL import Image
 
 
@@ -19,7 +23,32 @@ def png_bytes(width: int = 640, height: int = 360, color: tuple[int, int, int] =
     return buffer.getvalue()
 
 
-class MediaServer:
+class _ThreadingServer(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 128  # concurrent requests (deliveries) must not overflow the backlog
+
+
+class LoopbackServer:
+    """An HTTP server on 127.0.0.1, in a thread while its `with` block lasts."""
+
+    def __init__(self, handler: type[BaseHTTPRequestHandler]) -> None:
+        self.httpd = _ThreadingServer(("127.0.0.1", 0), handler)
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.httpd.server_port}"
+
+    def __enter__(self) -> Self:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+class MediaServer(LoopbackServer):
     """Serves registered byte strings on 127.0.0.1, like a CDN holding reference images."""
 
     def __init__(self) -> None:
@@ -42,20 +71,11 @@ class MediaServer:
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-
-    def __enter__(self) -> MediaServer:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        super().__init__(Handler)
 
     def add(self, path: str, body: bytes, content_type: str = "image/png") -> str:
         self.files[path] = (body, content_type)
-        return f"http://127.0.0.1:{self.httpd.server_port}{path}"
+        return f"{self.url}{path}"
 
 
 def wait_for_status(client: httpx.Client, task_id: str, statuses: set[str],
@@ -69,3 +89,21 @@ def wait_for_status(client: httpx.Client, task_id: str, statuses: set[str],
         if time.monotonic() > deadline:
             raise AssertionError(f"task {task_id} stuck in {data['status']}")
         time.sleep(0.1)
+
+
+@dataclass(frozen=True)
+class DecodedVideo:
+    width: int
+    height: int
+    frames: int
+    audio: bool
+    first_frame: np.ndarray  # RGB
+
+
+def decode_video(path: Path) -> DecodedVideo:
+    """Every video frame of an MP4, decoded with PyAV."""
+    with av.open(str(path)) as container:
+        audio = bool(container.streams.audio)
+        frames = [frame.to_ndarray(format="rgb24") for frame in container.decode(video=0)]
+    height, width = frames[0].shape[:2]
+    return DecodedVideo(width, height, len(frames), audio, frames[0])

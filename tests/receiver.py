@@ -7,11 +7,13 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import orjson
 from standardwebhooks.webhooks import Webhook
+
+from .helpers import LoopbackServer
 
 
 @dataclass
@@ -32,12 +34,7 @@ class Answer:
     body: bytes = b"ok"
 
 
-class _Server(ThreadingHTTPServer):
-    request_queue_size = 128  # concurrent deliveries must not overflow the listen backlog
-    daemon_threads = True
-
-
-class Receiver:
+class Receiver(LoopbackServer):
     def __init__(self) -> None:
         self.received: list[Received] = []
         self.script: dict[str, deque[Answer]] = {}
@@ -66,18 +63,9 @@ class Receiver:
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self.httpd = _Server(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        super().__init__(Handler)
 
-    def __enter__(self) -> Receiver:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-    def url(self, path: str) -> str:
+    def url(self, path: str) -> str:  # type: ignore[override]
         return f"http://127.0.0.1:{self.httpd.server_port}{path}"
 
     def answer(self, path: str, *answers: Answer) -> None:

@@ -79,7 +79,7 @@ def servers() -> Iterator[list[Server]]:
 
 def test_cli_manages_keys_and_credits(env: dict[str, str]) -> None:
     secret = seedgate(env, "keys", "create", "--name", "acme", "--credits", "300",
-                      "--quiet").strip()
+                      "--quiet", "--init").strip()
     assert secret.startswith("sg_") and "\n" not in secret
     assert "acme" in seedgate(env, "keys", "list")
     assert "balance: 350" in seedgate(env, "credits", "add", secret, "50")
@@ -93,7 +93,7 @@ def test_cli_manages_keys_and_credits(env: dict[str, str]) -> None:
 
 
 def test_cli_sets_and_changes_a_keys_limits(env: dict[str, str]) -> None:
-    seedgate(env, "keys", "create", "--name", "capped", "--credits", "1000",
+    seedgate(env, "keys", "create", "--init", "--name", "capped", "--credits", "1000",
              "--max-concurrency", "3", "--daily-spend", "500", "--allow-ip", "10.0.0.0/8",
              "--models", "bytedance/seedance-1.5-pro")
     listed = seedgate(env, "keys", "list")
@@ -125,14 +125,15 @@ def test_first_start_prints_a_working_dev_key(env: dict[str, str],
             "prompt": "Drone shot over neon night market", "aspect_ratio": "16:9",
             "duration": "5", "sound": False})
         assert created.status_code == 200, created.text
-    assert "sg_" not in second.output()  # the key is shown once only
+    assert "sg_" not in second.output()  # shown again only to a terminal
 
 
 def test_kill_9_mid_task_and_the_task_completes_after_restart(
     env: dict[str, str], servers: list[Server]
 ) -> None:
     env = {**env, "SEEDGATE_SIMULATOR_LATENCY": "3"}
-    key = seedgate(env, "keys", "create", "--name", "k", "--credits", "1000", "--quiet").strip()
+    key = seedgate(env, "keys", "create", "--name", "k", "--credits", "1000", "--quiet",
+                   "--init").strip()
     first = Server(env)
     servers.append(first)
     with first.client(key) as client:
@@ -155,7 +156,8 @@ def test_kill_9_mid_task_and_the_task_completes_after_restart(
 
 def test_api_only_server_and_a_separate_worker(env: dict[str, str],
                                                servers: list[Server]) -> None:
-    key = seedgate(env, "keys", "create", "--name", "k", "--credits", "1000", "--quiet").strip()
+    key = seedgate(env, "keys", "create", "--name", "k", "--credits", "1000", "--quiet",
+                   "--init").strip()
     api = Server(env, "--no-worker")
     servers.append(api)
     with api.client(key) as client:
@@ -181,8 +183,8 @@ def test_two_instances_run_side_by_side(env: dict[str, str], tmp_path: Path,
             for home in homes]
     for instance_env in envs:
         instance_env.pop("SEEDGATE_DATABASE_SCHEMA", None)
-    keys = [seedgate(e, "keys", "create", "--name", "k", "--credits", "100", "--quiet").strip()
-            for e in envs]
+    keys = [seedgate(e, "keys", "create", "--init", "--name", "k", "--credits", "100",
+                     "--quiet").strip() for e in envs]
     running = [Server(e) for e in envs]
     servers.extend(running)
     for server, key, other in zip(running, keys, reversed(keys), strict=True):

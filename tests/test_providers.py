@@ -184,6 +184,7 @@ def test_failover_from_a_failing_provider_charges_once(
     [figures] = a.gateway.db.read_sync(partial(attempts.figures, since=0))
     assert (figures.provider, figures.jobs) == ("steady", 1) and figures.calls_per_job >= 2
     assert len(figures.delays_ms) == 1 and 0 <= figures.delays_ms[0] < 10_000
+    monkeypatch.setenv("SEEDGATE_HOME", str(a.settings.home))
     monkeypatch.setenv("DATABASE_URL", a.settings.resolved_database_url)
     if a.settings.database_schema:
         monkeypatch.setenv("SEEDGATE_DATABASE_SCHEMA", a.settings.database_schema)

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from collections.abc import Sequence
 from typing import Any
 
 from seedgate.admin_cli import add_admin_commands, announce_console
+from seedgate.client.generate import add_generate_command
 from seedgate.config import Settings, load_settings
+from seedgate.devkey import announce as announce_dev_key
 from seedgate.domain.limits import InvalidLimit, KeyLimits
+from seedgate.home import NoDataDirectory, locate
 from seedgate.providers.config import Strategy
 from seedgate.service.accounts import Accounts, KeyNameTaken, UnknownKey
 from seedgate.store import attempts
@@ -29,34 +31,12 @@ def _accounts(settings: Settings) -> Accounts:
     return Accounts(_database(settings))
 
 
-def _curl_example(settings: Settings, key: str) -> str:
-    base = settings.public_url or f"http://{settings.host}:{settings.port}"
-    body = json.dumps({
-        "prompt": "Drone shot over neon night market", "aspect_ratio": "16:9",
-        "duration": "5", "sound": False,
-    })
-    return (
-        f"  curl -s {base}/api/generate \\\n"
-        f"    -H 'Authorization: Bearer {key}' -H 'Content-Type: application/json' \\\n"
-        f"    -d '{body}'\n"
-        f"  curl -s '{base}/api/status?task_id=TASK_ID' -H 'Authorization: Bearer {key}'"
-    )
-
-
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     from seedgate.server import configure_logging, serve
 
     configure_logging(settings)
     announce_console(settings)
-    secret = _accounts(settings).ensure_dev_key(settings.dev_key_credits)
-    if secret:
-        print(
-            f"\nCreated a development API key with {settings.dev_key_credits} credits "
-            "(shown once; it is stored hashed):\n\n"
-            f"  {secret}\n\nTry the seedance1-5pro example:\n\n"
-            f"{_curl_example(settings, secret)}\n",
-            flush=True,
-        )
+    announce_dev_key(settings, _accounts(settings), interactive=sys.stdout.isatty())
     serve(settings, worker=not args.no_worker)
     return 0
 
@@ -204,9 +184,20 @@ def cmd_credits_show(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+class CommandParser(argparse.ArgumentParser):
+    """A subcommand's parser; those working on the data directory take `--init`, which
+    creates it (`serve` creates it anyway)."""
+
+    def __init__(self, *args: Any, data: bool = True, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if data:
+            self.add_argument("--init", action="store_true", default=argparse.SUPPRESS,
+                              help="create the data directory if there is none")
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="seedgate", description=__doc__)
-    commands = root.add_subparsers(dest="command", required=True)
+    commands = root.add_subparsers(dest="command", required=True, parser_class=CommandParser)
 
     serve = commands.add_parser("serve", help="run the HTTP gateway (with its worker)")
     serve.add_argument("--host")
@@ -263,6 +254,8 @@ def parser() -> argparse.ArgumentParser:
     show.add_argument("key", nargs="?")
     show.set_defaults(func=cmd_credits_show)
     add_admin_commands(commands)
+
+    add_generate_command(commands, data=False)
     return root
 
 
@@ -280,15 +273,20 @@ def _limit_options(command: argparse.ArgumentParser) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    if getattr(args, "client", False):  # talks to a running gateway: no settings, no data
+        return int(args.func(args))
     overrides = {}
     if getattr(args, "host", None):
         overrides["host"] = args.host
     if getattr(args, "port", None):
         overrides["port"] = args.port
     try:
+        data = locate()
+        data.ensure(create=args.command == "serve" or getattr(args, "init", False))
+        print(f"seedgate: data directory {data.path} ({data.origin})", file=sys.stderr)
         settings = load_settings(**overrides)
         return int(args.func(args, settings))
-    except (UnknownKey, KeyNameTaken, Undecryptable, InvalidLimit) as exc:
+    except (NoDataDirectory, UnknownKey, KeyNameTaken, Undecryptable, InvalidLimit) as exc:
         print(f"seedgate: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

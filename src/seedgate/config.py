@@ -19,13 +19,14 @@ from pydantic_settings import (
 from seedgate.domain.limits import DEFAULT_CONCURRENCY
 from seedgate.domain.networks import Network, parse_networks
 from seedgate.domain.pricing import PriceTable
+from seedgate.home import locate
 from seedgate.providers.config import ProviderSettings, RoutingSettings
 
 DAY_S = 86_400
 
 
 def _home() -> Path:
-    return Path(os.environ.get("SEEDGATE_HOME", "var")).resolve()
+    return locate().path
 
 
 def _config_file() -> Path:

@@ -18,8 +18,9 @@ class Undecryptable(Exception):
 
 
 class SecretBox:
-    def __init__(self, gateway_secret: bytes) -> None:
-        key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=INFO).derive(
+    def __init__(self, gateway_secret: bytes, info: bytes = INFO) -> None:
+        """`info` names what the box holds: each use gets a key of its own."""
+        key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=info).derive(
             gateway_secret)
         self._fernet = Fernet(base64.urlsafe_b64encode(key))
 
