@@ -4,8 +4,13 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TEST_DATABASE_URL ?= postgresql://127.0.0.1:5432/test
+# The S3-compatible server of the tests (moto, started by `services`), and the bucket that
+# the PostgreSQL pass keeps every gateway's media in.
+S3_PORT ?= 4566
+TEST_MEDIA_URL ?= s3://seedgate-test
+export SEEDGATE_TEST_S3_ENDPOINT := http://127.0.0.1:$(S3_PORT)
 
-.PHONY: serve test test-sqlite test-postgres lint bench bench-upstream clean
+.PHONY: serve services test test-sqlite test-postgres lint bench bench-upstream clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,7 +21,11 @@ $(STAMP): pyproject.toml
 serve: $(STAMP)
 	SEEDGATE_HOME=$${SEEDGATE_HOME:-$(CURDIR)/var} $(BIN)/seedgate serve
 
-test: $(STAMP) lint test-sqlite test-postgres
+test: $(STAMP) lint services test-sqlite test-postgres
+
+# The servers the tests talk to, started unless already running (see .ci/services).
+services: $(STAMP)
+	BIN=$(BIN) S3_PORT=$(S3_PORT) .ci/services
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
@@ -24,11 +33,13 @@ lint: $(STAMP)
 # Two test processes: the suite waits on servers and renders as much as it computes.
 PYTEST := $(BIN)/pytest -q -n 2
 
-test-sqlite: $(STAMP)
+# Embedded (SQLite, media on disk), then scaled out (PostgreSQL, media in S3).
+test-sqlite: $(STAMP) services
 	$(PYTEST)
 
-test-postgres: $(STAMP)
-	SEEDGATE_TEST_DATABASE_URL=$(TEST_DATABASE_URL) $(PYTEST)
+test-postgres: $(STAMP) services
+	SEEDGATE_TEST_DATABASE_URL=$(TEST_DATABASE_URL) SEEDGATE_TEST_MEDIA_URL=$(TEST_MEDIA_URL) \
+		$(PYTEST)
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py

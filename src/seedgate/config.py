@@ -17,6 +17,7 @@ from pydantic_settings import (
 )
 
 from seedgate.domain.pricing import PriceTable
+from seedgate.media.config import S3Location, S3Settings, parse_media_url
 from seedgate.net.guard import Network, parse_networks
 from seedgate.providers.config import ProviderSettings, RoutingSettings
 
@@ -45,6 +46,9 @@ class Settings(BaseSettings):
     public_url: str | None = None
     secret: str | None = None
     media_ttl: int = Field(default=15 * DAY_S, ge=60)
+    media_url: str | None = Field(default=None, description="s3://bucket/prefix: media in "
+                                  "S3-compatible storage; unset: on the local disk")
+    s3: S3Settings = Field(default_factory=S3Settings)
     simulator_latency: float = Field(default=5.0, ge=0)
     render_processes: int = Field(default=1, ge=1)
     worker_concurrency: int = Field(default=32, ge=1)
@@ -67,6 +71,14 @@ class Settings(BaseSettings):
         text = value if isinstance(value, str) else ",".join(str(v) for v in value)
         parse_networks(text)
         return text
+
+    @field_validator("media_url")
+    @classmethod
+    def _media_url(cls, value: str | None) -> str | None:
+        if value:
+            parse_media_url(value)
+        return value or None
+
     providers: list[ProviderSettings] = Field(default_factory=list)
     routing: RoutingSettings = Field(default_factory=RoutingSettings)
 
@@ -89,6 +101,11 @@ class Settings(BaseSettings):
     @property
     def media_dir(self) -> Path:
         return self.home / "media"
+
+    @property
+    def media_bucket(self) -> S3Location | None:
+        """Where media lives in object storage; None: on the local disk (`media_dir`)."""
+        return parse_media_url(self.media_url) if self.media_url else None
 
     @property
     def simulator_dir(self) -> Path:

@@ -40,6 +40,12 @@ class Call:
     idempotency_key: str | None = None
     raw_query: str = ""  # for repeated keys, which `query` collapses to their last value
     prefer: str | None = None
+    headers: list[tuple[bytes, bytes]] = field(default_factory=list)  # all, as received
+
+    def header(self, name: bytes) -> str | None:
+        """A header the fields above do not hold (`name` in lower case)."""
+        return next((value.decode("latin-1") for key, value in self.headers if key == name),
+                    None)
 
 
 Endpoint = Callable[[Call], Awaitable[Reply]]
@@ -102,7 +108,7 @@ class JsonRoutes:
             query=dict(parse_qsl(raw_query)), body=body,
             base_url=base_url(self.gateway, scope["scheme"], host), path_params=path_params,
             content_type=content_type, idempotency_key=idempotency_key, raw_query=raw_query,
-            prefer=prefer,
+            prefer=prefer, headers=scope["headers"],
         )
         await send_reply(send, await endpoint(call), self.request_id())
 
@@ -133,9 +139,15 @@ async def read_body(receive: Receive, limit: int = MAX_BODY_BYTES) -> bytes:
 async def send_reply(send: Send, reply: Reply, request_id: bytes) -> None:
     headers = [
         (b"content-type", reply.media_type.encode()),
-        (b"content-length", str(len(reply.body)).encode()),
         (b"x-request-id", request_id),
         *((name.encode(), value.encode()) for name, value in reply.headers.items()),
     ]
+    if reply.stream is None:
+        headers.append((b"content-length", str(len(reply.body)).encode()))
     await send({"type": "http.response.start", "status": reply.status, "headers": headers})
-    await send({"type": "http.response.body", "body": reply.body})
+    if reply.stream is None:
+        await send({"type": "http.response.body", "body": reply.body})
+        return
+    async for chunk in reply.stream:
+        await send({"type": "http.response.body", "body": chunk, "more_body": True})
+    await send({"type": "http.response.body", "body": b""})

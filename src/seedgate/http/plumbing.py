@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import Response, StreamingResponse
 
 from seedgate.domain.errors import ErrorKind, GatewayError
 from seedgate.domain.keys import ApiKey
@@ -29,12 +29,19 @@ JSON = "application/json"
 
 @dataclass(slots=True)
 class Reply:
+    """A response; a `stream` (with its `content-length` among the headers) is sent
+    chunk by chunk instead of `body`."""
+
     status: int
     body: bytes
     headers: dict[str, str] = field(default_factory=dict)
     media_type: str = JSON
+    stream: AsyncIterator[bytes] | None = None
 
     def response(self) -> Response:
+        if self.stream is not None:
+            return StreamingResponse(self.stream, self.status, self.headers,
+                                     media_type=self.media_type)
         return Response(self.body, self.status, self.headers, media_type=self.media_type)
 
 
