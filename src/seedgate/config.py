@@ -33,7 +33,9 @@ def _config_file() -> Path:
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="SEEDGATE_", extra="forbid")
+    # Errors name the field and the reason, never the value: it may hold a credential.
+    model_config = SettingsConfigDict(env_prefix="SEEDGATE_", extra="forbid",
+                                      hide_input_in_errors=True)
 
     home: Path = Field(default_factory=_home)
     host: str = "127.0.0.1"

@@ -52,7 +52,7 @@ def parse_media_url(url: str) -> S3Location:
 class S3Settings(BaseModel):
     """`[s3]`: how to reach the object storage; each field defaults to the AWS variables."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
 
     endpoint_url: str | None = Field(default=None, description="e.g. http://minio:9000; "
                                      "AWS S3 itself if unset")
