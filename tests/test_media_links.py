@@ -4,9 +4,12 @@ conditional requests on both backends, and an object store that cannot be reache
 
 from __future__ import annotations
 
+import asyncio
 import io
 import logging
+import socket
 import time
+from collections.abc import AsyncGenerator
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +18,9 @@ import openai
 import pytest
 from PIL import Image
 
+from seedgate.media.local import LocalStorage
 from seedgate.media.probe import probe_video
+from seedgate.media.storage import CHUNK
 
 from . import s3
 from .conftest import RunningGateway, free_port
@@ -169,3 +174,37 @@ def test_an_unreachable_object_store_is_said_clearly_and_costs_nothing(
     answered = httpx.get(link)
     assert answered.status_code == 503 and answered.json()["error"]["code"] == "unavailable"
     assert "test-secret" not in caplog.text
+
+
+class CountingStorage(LocalStorage):
+    """Counts the chunks read, and the reads that ended."""
+
+    def __init__(self, root: Path) -> None:
+        super().__init__(root)
+        self.chunks = self.ended = 0
+
+    async def read(self, key: str, start: int = 0,
+                   length: int | None = None) -> AsyncGenerator[bytes, None]:
+        try:
+            async for chunk in super().read(key, start, length):
+                self.chunks += 1
+                yield chunk
+        finally:
+            self.ended += 1
+
+
+def test_a_download_stops_reading_when_the_client_goes_away(make_gateway: Any) -> None:
+    gateway = make_gateway(media_url=None, worker=False)
+    storage = CountingStorage(gateway.settings.media_dir)
+    gateway.gateway.storage = storage
+    size = 32 * 1024 * 1024
+    asyncio.run(storage.put_bytes("videos/big.mp4", b"\0" * size))
+    link = gateway.gateway.signer.url("", "videos/big.mp4", int(time.time()) + 60)
+    with socket.create_connection(("127.0.0.1", gateway.settings.port)) as client:
+        client.sendall(f"GET {link} HTTP/1.1\r\nHost: gateway\r\n\r\n".encode())
+        assert client.recv(1024).startswith(b"HTTP/1.1 200")
+    deadline = time.monotonic() + 30
+    while not storage.ended:
+        assert time.monotonic() < deadline, "the read never ended"
+        time.sleep(0.05)
+    assert storage.chunks < size // CHUNK // 2

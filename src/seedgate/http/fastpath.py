@@ -23,6 +23,7 @@ from seedgate.http.plumbing import (
     Reply,
     base_url,
     json_reply,
+    send_chunks,
 )
 
 
@@ -85,7 +86,7 @@ class JsonRoutes:
             reply = json_reply({"error": {"code": "method_not_allowed",
                                           "message": f"Use {allowed} on this path."}},
                                405, {"allow": allowed})
-            await send_reply(send, reply, self.request_id())
+            await send_reply(send, receive, reply, self.request_id())
             return
         authorization = host = content_type = idempotency_key = prefer = None
         for name, value in scope["headers"]:
@@ -110,7 +111,7 @@ class JsonRoutes:
             content_type=content_type, idempotency_key=idempotency_key, raw_query=raw_query,
             prefer=prefer, headers=scope["headers"],
         )
-        await send_reply(send, await endpoint(call), self.request_id())
+        await send_reply(send, receive, await endpoint(call), self.request_id())
 
 
 def body_limit(content_type: str | None) -> int:
@@ -136,7 +137,7 @@ async def read_body(receive: Receive, limit: int = MAX_BODY_BYTES) -> bytes:
             return b"".join(chunks)
 
 
-async def send_reply(send: Send, reply: Reply, request_id: bytes) -> None:
+async def send_reply(send: Send, receive: Receive, reply: Reply, request_id: bytes) -> None:
     headers = [
         (b"content-type", reply.media_type.encode()),
         (b"x-request-id", request_id),
@@ -148,6 +149,4 @@ async def send_reply(send: Send, reply: Reply, request_id: bytes) -> None:
     if reply.stream is None:
         await send({"type": "http.response.body", "body": reply.body})
         return
-    async for chunk in reply.stream:
-        await send({"type": "http.response.body", "body": chunk, "more_body": True})
-    await send({"type": "http.response.body", "body": b""})
+    await send_chunks(send, receive, reply.stream)

@@ -7,9 +7,10 @@ import os
 import secrets
 import shutil
 import tempfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from pathlib import Path
 from stat import S_ISREG
+from typing import BinaryIO
 
 from seedgate.media.storage import (
     CHUNK,
@@ -68,14 +69,13 @@ class LocalStorage(Storage):
                             f'"{found.st_mtime_ns:x}-{found.st_size:x}"')
 
     async def read(self, key: str, start: int = 0,
-                   length: int | None = None) -> AsyncIterator[bytes]:
+                   length: int | None = None) -> AsyncGenerator[bytes, None]:
         path = self._path(key)
         try:
-            handle = await asyncio.to_thread(path.open, "rb")
+            handle = await asyncio.to_thread(_open_at, path, start)
         except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
             raise NotStored(key) from None
         try:
-            await asyncio.to_thread(handle.seek, start)
             left = length
             while left is None or left > 0:
                 chunk = await asyncio.to_thread(handle.read, CHUNK if left is None
@@ -120,6 +120,12 @@ class LocalStorage(Storage):
 
     async def close(self) -> None:
         """Nothing is held open between calls."""
+
+
+def _open_at(path: Path, start: int) -> BinaryIO:
+    handle = path.open("rb")
+    handle.seek(start)
+    return handle
 
 
 def _temporary(target: Path) -> Path:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncGenerator, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from itertools import islice
@@ -99,7 +99,7 @@ class S3Storage(Storage):
                             found["ETag"])
 
     async def read(self, key: str, start: int = 0,
-                   length: int | None = None) -> AsyncIterator[bytes]:
+                   length: int | None = None) -> AsyncGenerator[bytes, None]:
         if length == 0:
             return
         name = self._object(key)

@@ -6,7 +6,7 @@ names (`videos/task_….mp4`); nothing outside this package knows which backend 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -66,7 +66,8 @@ class Storage(ABC):
         """The object's size, age and tag; None when there is none."""
 
     @abstractmethod
-    def read(self, key: str, start: int = 0, length: int | None = None) -> AsyncIterator[bytes]:
+    def read(self, key: str, start: int = 0,
+             length: int | None = None) -> AsyncGenerator[bytes, None]:
         """The object's bytes from `start`, `length` of them (all by default), in chunks.
         Nothing is opened until the first chunk is asked for; raises NotStored then."""
 
