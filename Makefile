@@ -4,6 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TEST_DATABASE_URL ?= postgresql://127.0.0.1:5432/test
+TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
 # The S3-compatible server of the tests (moto, started by `services`), and the bucket that
 # the PostgreSQL pass keeps every gateway's media in.
 S3_PORT ?= 4566
@@ -33,12 +34,14 @@ lint: $(STAMP)
 # Two test processes: the suite waits on servers and renders as much as it computes.
 PYTEST := $(BIN)/pytest -q -n 2
 
-# Embedded (SQLite, media on disk), then scaled out (PostgreSQL, media in S3).
+# The embedded configuration: SQLite, state in the process, media on disk.
 test-sqlite: $(STAMP) services
 	$(PYTEST)
 
+# The scale-out configuration: PostgreSQL, state shared through Redis, media in S3.
 test-postgres: $(STAMP) services
-	SEEDGATE_TEST_DATABASE_URL=$(TEST_DATABASE_URL) SEEDGATE_TEST_MEDIA_URL=$(TEST_MEDIA_URL) \
+	SEEDGATE_TEST_DATABASE_URL=$(TEST_DATABASE_URL) SEEDGATE_TEST_REDIS_URL=$(TEST_REDIS_URL) \
+		SEEDGATE_TEST_MEDIA_URL=$(TEST_MEDIA_URL) \
 		$(PYTEST)
 
 bench: $(STAMP)

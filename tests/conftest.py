@@ -1,6 +1,8 @@
 """Fixtures: a real gateway on a loopback port, on SQLite or (with
-SEEDGATE_TEST_DATABASE_URL) on PostgreSQL in a schema of its own, its media on disk or
-(with SEEDGATE_TEST_MEDIA_URL) in the tests' S3 server under a prefix of its own."""
+SEEDGATE_TEST_DATABASE_URL) on PostgreSQL in a schema of its own; with
+SEEDGATE_TEST_REDIS_URL, the gateways of a test share their state through Redis, under a
+key prefix of the test's own; with SEEDGATE_TEST_MEDIA_URL, each keeps its media in the
+tests' S3 server under a prefix of its own."""
 
 from __future__ import annotations
 
@@ -18,9 +20,11 @@ from typing import Any
 
 import httpx
 import pytest
+import redis
 import sqlalchemy as sa
 
 from seedgate.config import Settings
+from seedgate.domain.limits import KeyLimits
 from seedgate.gateway import Gateway
 from seedgate.http.app import create_app
 from seedgate.media.config import parse_media_url
@@ -31,6 +35,9 @@ from . import s3
 from .helpers import MediaServer
 
 TEST_DATABASE_URL = os.environ.get("SEEDGATE_TEST_DATABASE_URL")
+TEST_REDIS_URL = os.environ.get("SEEDGATE_TEST_REDIS_URL")
+# The Redis of the tests of Redis itself, which run in every configuration.
+REDIS_URL = TEST_REDIS_URL or "redis://127.0.0.1:6379/0"
 
 
 def free_port() -> int:
@@ -76,6 +83,27 @@ def s3_bucket() -> Iterator[s3.Bucket]:
         yield bucket
 
 
+@contextlib.contextmanager
+def redis_namespace() -> Iterator[str]:
+    """A fresh key prefix in the tests' Redis, and its keys (and those of prefixes that
+    extend it) deleted afterwards."""
+    prefix = f"t{secrets.token_hex(6)}"
+    yield prefix
+    client = redis.Redis.from_url(REDIS_URL)
+    try:
+        found = list(client.scan_iter(match=f"{{{prefix}*"))
+        if found:
+            client.delete(*found)
+    finally:
+        client.close()
+
+
+@pytest.fixture
+def namespace() -> Iterator[str]:
+    with redis_namespace() as prefix:
+        yield prefix
+
+
 @pytest.fixture
 def database(tmp_path: Path) -> Iterator[DatabaseTarget]:
     with fresh_database(tmp_path) as target:
@@ -117,9 +145,10 @@ class RunningGateway:
         return httpx.Client(base_url=self.url, headers=headers, timeout=30)
 
     def new_key(self, credits: int = 10_000, rate_limit: int | None = None,
-                name: str | None = None) -> str:
+                name: str | None = None, **limits: Any) -> str:
         _, secret = self.gateway.accounts.create_key(
-            name or f"k{secrets.token_hex(4)}", credits, rate_limit)
+            name or f"k{secrets.token_hex(4)}", credits,
+            KeyLimits(rate_limit=rate_limit, **limits))
         return secret
 
     def balance(self, secret: str) -> int:
@@ -160,12 +189,17 @@ class ThreadedServer:
 
 
 @pytest.fixture
-def make_gateway(tmp_path: Path, database: DatabaseTarget) -> Iterator[Any]:
+def make_gateway(tmp_path: Path, database: DatabaseTarget, namespace: str) -> Iterator[Any]:
+    """Gateways on one database, with one secret (and, with SEEDGATE_TEST_REDIS_URL, one
+    Redis namespace): processes of one deployment."""
     servers: list[ThreadedServer] = []
+    shared: dict[str, Any] = {"secret": secrets.token_hex(16)}
+    if TEST_REDIS_URL:
+        shared.update(redis_url=TEST_REDIS_URL, redis_prefix=namespace)
 
     def start(worker: bool = True, **overrides: Any) -> RunningGateway:
         home = tmp_path / f"home{len(servers)}"
-        settings = gateway_settings(home, database, **overrides)
+        settings = gateway_settings(home, database, **{**shared, **overrides})
         server = ThreadedServer(settings, worker=worker).__enter__()
         servers.append(server)
         return RunningGateway(f"http://127.0.0.1:{settings.port}", server.gateway, settings)

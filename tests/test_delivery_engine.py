@@ -14,9 +14,10 @@ from typing import Any, TypeVar
 import pytest
 
 from seedgate.clock import now_ms
+from seedgate.domain.networks import parse_networks
 from seedgate.domain.webhooks import Delivery, DeliveryStatus
 from seedgate.net.fetch import GuardedHttp
-from seedgate.net.guard import OutboundGuard, parse_networks
+from seedgate.net.guard import OutboundGuard
 from seedgate.service.accounts import Accounts
 from seedgate.store import webhooks as store
 from seedgate.store.database import Database

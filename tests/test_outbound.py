@@ -17,11 +17,12 @@ import pydantic
 import pytest
 
 from seedgate.config import Settings
+from seedgate.domain.networks import parse_networks
 from seedgate.media.inputs import InputError, InputFetcher
 from seedgate.media.local import LocalStorage
 from seedgate.media.signing import UrlSigner
 from seedgate.net.fetch import GuardedHttp, Limits
-from seedgate.net.guard import OutboundGuard, Refused, is_public, parse_networks
+from seedgate.net.guard import OutboundGuard, Refused, is_public
 
 from .conftest import RunningGateway
 from .helpers import wait_for_status

@@ -46,11 +46,13 @@ def upstream_database(tmp_path: Path) -> Iterator[DatabaseTarget]:
 
 
 @pytest.fixture
-def upstream(upstream_database: DatabaseTarget, make_gateway: Any,
+def upstream(upstream_database: DatabaseTarget, make_gateway: Any, namespace: str,
              monkeypatch: pytest.MonkeyPatch) -> RunningGateway:
-    """Gateway B, with its own database; A reaches it with the key in KEY_ENV."""
+    """Gateway B, with its own database (and Redis namespace); A reaches it with the key in
+    KEY_ENV."""
     b = make_gateway(database_url=upstream_database.url,
-                     database_schema=upstream_database.schema)
+                     database_schema=upstream_database.schema,
+                     redis_prefix=f"{namespace}-upstream")
     monkeypatch.setenv(KEY_ENV, b.new_key(credits=1_000_000))
     return b  # type: ignore[no-any-return]
 

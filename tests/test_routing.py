@@ -3,6 +3,7 @@ classification, the poll schedule, the circuit breaker and backoff."""
 
 from __future__ import annotations
 
+import asyncio
 from functools import partial
 from typing import Any
 
@@ -132,8 +133,8 @@ def test_malformed_answers_are_the_providers_fault(body: Any) -> None:
 def test_the_poll_schedule_learns_the_generation_time() -> None:
     schedule = PollSchedule(expected_s=60, min_s=2, max_s=30)
     assert schedule.first("ark", "m") == pytest.approx(48)
-    schedule.observe("ark", "m", 20)
-    schedule.observe("ark", "m", 30)
+    asyncio.run(schedule.observe("ark", "m", 20))
+    asyncio.run(schedule.observe("ark", "m", 30))
     assert schedule.expected("ark", "m") == pytest.approx(23)
     assert schedule.expected("ark", "other") == 60
     assert [schedule.after(n) for n in (1, 2, 3, 4, 5, 6)] == [2, 4, 8, 16, 30, 30]
@@ -143,17 +144,21 @@ def test_the_poll_schedule_learns_the_generation_time() -> None:
 
 
 def test_the_circuit_breaker_opens_rests_and_lets_one_trial_through() -> None:
+    asyncio.run(breaker_opens_rests_and_lets_one_trial_through())
+
+
+async def breaker_opens_rests_and_lets_one_trial_through() -> None:
     now = [0.0]
     health = Health(failures=2, cooldown_s=10, clock=lambda: now[0])
-    health.failed("p")
-    assert health.admit("p") and not health.resting("p")
-    health.failed("p")
-    assert health.resting("p") and not health.admit("p")
+    await health.failed("p")
+    assert await health.admit("p") and not health.resting("p")
+    await health.failed("p")
+    assert health.resting("p") and not await health.admit("p")
     now[0] = 11
-    assert health.admit("p")  # the half-open trial
-    assert not health.admit("p")  # only one
-    health.succeeded("p", 0.2)
-    assert health.admit("p") and not health.resting("p")
+    assert await health.admit("p")  # the half-open trial
+    assert not await health.admit("p")  # only one
+    await health.succeeded("p", 0.2)
+    assert await health.admit("p") and not health.resting("p")
 
 
 def test_backoff_grows_with_jitter_and_honours_retry_after() -> None:
@@ -171,7 +176,7 @@ def test_an_attempt_left_submitting_is_never_reused(db: Database) -> None:
     attempt gets a new number and the old one is marked `unknown`."""
     key, _ = Accounts(db).create_key("k", credits=1000)
     task = new_task(key.id, "task_" + "a" * 24)
-    db.write_sync(partial(lifecycle.create, task=task))
+    db.write_sync(partial(lifecycle.create, task=task, default_cap=0))
     db.write_sync(partial(lifecycle.start, task=task, provider="p", now=NOW))
     first = db.write_sync(partial(attempts.begin, task_id=task.id, provider="p", now=NOW))
     second = db.write_sync(partial(attempts.begin, task_id=task.id, provider="q", now=NOW))
@@ -193,7 +198,7 @@ def test_an_attempt_left_submitting_is_never_reused(db: Database) -> None:
 def test_a_submit_for_an_ended_task_is_not_recorded(db: Database) -> None:
     key, _ = Accounts(db).create_key("k", credits=1000)
     task = new_task(key.id, "task_" + "b" * 24)
-    db.write_sync(partial(lifecycle.create, task=task))
+    db.write_sync(partial(lifecycle.create, task=task, default_cap=0))
     db.write_sync(partial(lifecycle.cancel_queued, task=task, now=NOW))
     number = db.write_sync(partial(attempts.begin, task_id=task.id, provider="p", now=NOW))
     assert not db.write_sync(partial(attempts.submitted, task_id=task.id, number=number,

@@ -51,9 +51,9 @@ def test_keys_are_stored_hashed_and_names_are_unique(db: Database) -> None:
 def test_debit_refund_and_the_ledger_agree(db: Database) -> None:
     key, _ = Accounts(db).create_key("bob", 100)
     task = new_task(key.id, "task_1")
-    db.write_sync(lambda conn: lifecycle.create(conn, task))
+    db.write_sync(lambda conn: lifecycle.create(conn, task, 0))
     with pytest.raises(ledger.InsufficientBalance):
-        db.write_sync(lambda conn: lifecycle.create(conn, new_task(key.id, "task_2")))
+        db.write_sync(lambda conn: lifecycle.create(conn, new_task(key.id, "task_2"), 0))
     assert db.read_sync(lambda conn: task_store.get_task(conn, "task_2")) is None
     assert db.write_sync(partial(lifecycle.start, task=task, provider="p", now=NOW))
     fail = partial(lifecycle.end_unsuccessfully, task=task, target=TaskStatus.FAILED,
@@ -69,7 +69,7 @@ def test_debit_refund_and_the_ledger_agree(db: Database) -> None:
 def test_success_cannot_follow_failure_and_settles_overpayment(db: Database) -> None:
     key, _ = Accounts(db).create_key("carol", 1000)
     task = new_task(key.id, "task_s", price=156)
-    db.write_sync(lambda conn: lifecycle.create(conn, task))
+    db.write_sync(lambda conn: lifecycle.create(conn, task, 0))
     db.write_sync(partial(lifecycle.start, task=task, provider="p", now=NOW))
     outputs = Outputs("videos/x.mp4", Rendition(1280, 720, 5, "16:9", 1, False))
     assert db.write_sync(partial(lifecycle.succeed, task=task, outputs=outputs,
@@ -95,7 +95,8 @@ def test_the_balance_can_never_go_negative(db: Database) -> None:
 def test_leases_are_exclusive_until_they_expire(db: Database) -> None:
     key, _ = Accounts(db).create_key("erin", 1000)
     for i in range(3):
-        db.write_sync(lambda conn, i=i: lifecycle.create(conn, new_task(key.id, f"task_l{i}")))
+        db.write_sync(lambda conn, i=i: lifecycle.create(
+            conn, new_task(key.id, f"task_l{i}"), 0))
     first = db.write_sync(partial(task_store.lease, owner="a", now=NOW, until=NOW + 1000,
                                   limit=2))
     second = db.write_sync(partial(task_store.lease, owner="b", now=NOW, until=NOW + 1000,
@@ -114,8 +115,10 @@ def test_group_commit_isolates_a_failing_write(db: Database) -> None:
     key, _ = Accounts(db).create_key("frank", 65 * 20)
 
     async def many() -> list[object]:
-        units = [partial(lifecycle.create, task=new_task(key.id, f"task_g{i}")) for i in range(30)]
-        units.insert(5, partial(lifecycle.create, task=new_task(key.id, "task_g0")))  # dup id
+        units = [partial(lifecycle.create, task=new_task(key.id, f"task_g{i}"), default_cap=0)
+                 for i in range(30)]
+        units.insert(5, partial(lifecycle.create, task=new_task(key.id, "task_g0"),
+                                default_cap=0))  # dup id
         results = await asyncio.gather(*(db.write(u) for u in units), return_exceptions=True)
         await db.close()
         return results
@@ -131,7 +134,7 @@ def test_group_commit_isolates_a_failing_write(db: Database) -> None:
 def test_transition_guards_against_stale_state(db: Database) -> None:
     key, _ = Accounts(db).create_key("gina", 100)
     task = new_task(key.id, "task_t")
-    db.write_sync(lambda conn: lifecycle.create(conn, task))
+    db.write_sync(lambda conn: lifecycle.create(conn, task, 0))
     assert not db.write_sync(partial(task_store.transition, task_id=task.id,
                                      target=TaskStatus.SUCCEEDED, now=NOW))
     cancelled = replace(task, status=TaskStatus.QUEUED)

@@ -18,11 +18,13 @@ from seedgate.store.database import Database
 
 from .test_store import NOW, new_task
 
+create_once = partial(lifecycle.create_once, default_cap=0)
+
 
 def created(db: Database, key_id: int, *ids: str) -> list[Task]:
     tasks = [new_task(key_id, task_id) for task_id in ids]
     for task in tasks:
-        db.write_sync(partial(lifecycle.create, task=task))
+        db.write_sync(partial(lifecycle.create, task=task, default_cap=0))
     return tasks
 
 
@@ -103,7 +105,7 @@ def render(task: Task, position: int) -> tuple[int, bytes]:
 
 def test_create_once_records_replays_and_forgets_after_a_day(db: Database) -> None:
     key, _ = Accounts(db).create_key("k", 1000)
-    once = partial(lifecycle.create_once, key="idem", request_hash="h1", render=render)
+    once = partial(create_once, key="idem", request_hash="h1", render=render)
     first = db.write_sync(partial(once, task=new_task(key.id, "i1")))
     assert (first.task_id, first.status, first.body) == ("i1", 200, b"i1@0")
     with pytest.raises(lifecycle.Replay) as replay:
@@ -120,14 +122,14 @@ def test_create_once_records_replays_and_forgets_after_a_day(db: Database) -> No
 def test_create_once_leaves_no_record_without_a_debit(db: Database) -> None:
     key, _ = Accounts(db).create_key("k", 10)
     with pytest.raises(ledger.InsufficientBalance):
-        db.write_sync(partial(lifecycle.create_once, task=new_task(key.id, "n1"), key="idem",
+        db.write_sync(partial(create_once, task=new_task(key.id, "n1"), key="idem",
                               request_hash="h", render=render))
     assert db.read_sync(partial(idempotency.find, key_id=key.id, key="idem")) is None
 
 
 def test_a_second_record_of_one_key_is_refused(db: Database) -> None:
     key, _ = Accounts(db).create_key("k", 1000)
-    stored = db.write_sync(partial(lifecycle.create_once, task=new_task(key.id, "r1"),
+    stored = db.write_sync(partial(create_once, task=new_task(key.id, "r1"),
                                    key="idem", request_hash="h", render=render))
     with pytest.raises(idempotency.KeyTaken):
         db.write_sync(partial(idempotency.record, key_id=key.id, key="idem", response=stored))

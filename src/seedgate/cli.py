@@ -7,8 +7,10 @@ import json
 import sys
 import time
 from collections.abc import Sequence
+from typing import Any
 
 from seedgate.config import Settings, load_settings
+from seedgate.domain.limits import InvalidLimit, KeyLimits
 from seedgate.providers.config import Strategy
 from seedgate.service.accounts import Accounts, KeyNameTaken, UnknownKey
 from seedgate.store import attempts
@@ -71,8 +73,32 @@ def cmd_migrate(_args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _limit_changes(args: argparse.Namespace) -> dict[str, Any]:
+    """The limits given on the command line (`default`/`none` clears one; `--allow-ip ''`
+    and `--models ''` clear a list)."""
+    changes: dict[str, Any] = {}
+    for name in ("rate_limit", "max_concurrency", "daily_spend", "monthly_spend"):
+        value = getattr(args, name, None)
+        if value is not None:
+            changes[name] = None if value in ("default", "none") else _whole(name, value)
+    for name, option in (("allowed_ips", "allow_ip"), ("allowed_models", "models")):
+        value = getattr(args, option, None)
+        if value is not None:
+            changes[name] = tuple(item for item in value.split(",") if item.strip())
+    return changes
+
+
+def _whole(name: str, value: str) -> int:
+    try:
+        return int(value)
+    except ValueError:
+        raise InvalidLimit(f"--{name.replace('_', '-')} takes a whole number, or 'default' "
+                           f"/ 'none'; got {value!r}") from None
+
+
 def cmd_keys_create(args: argparse.Namespace, settings: Settings) -> int:
-    key, secret = _accounts(settings).create_key(args.name, args.credits, args.rate_limit,
+    limits = KeyLimits().changed(**_limit_changes(args))
+    key, secret = _accounts(settings).create_key(args.name, args.credits, limits,
                                                  args.strategy)
     if args.quiet:
         print(secret)
@@ -82,13 +108,36 @@ def cmd_keys_create(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_keys_update(args: argparse.Namespace, settings: Settings) -> int:
+    changes = _limit_changes(args)
+    if not changes:
+        raise InvalidLimit("nothing to change: give at least one limit option (see --help)")
+    key = _accounts(settings).update_limits(args.key, **changes)
+    print(f"key {key.name!r}: {_describe(key.limits)}")
+    return 0
+
+
+def _describe(limits: KeyLimits) -> str:
+    def text(value: int | None, unset: str) -> str:
+        return unset if value is None else ("none" if value == 0 else str(value))
+
+    return "; ".join((
+        f"rate limit {text(limits.rate_limit, 'default')}/min",
+        f"concurrency {text(limits.max_concurrency, 'default')}",
+        f"spend {text(limits.daily_spend, 'unlimited')}/day, "
+        f"{text(limits.monthly_spend, 'unlimited')}/month",
+        f"IPs {', '.join(limits.allowed_ips) or 'any'}",
+        f"models {', '.join(limits.allowed_models) or 'all'}",
+    ))
+
+
 def cmd_keys_list(_args: argparse.Namespace, settings: Settings) -> int:
     rows = _accounts(settings).balances()
-    print(f"{'name':<24} {'prefix':<12} {'credits':>10}  {'rate/min':>8}  state")
+    print(f"{'name':<24} {'prefix':<12} {'credits':>10}  {'state':<8} limits")
     for key, balance in rows:
-        rate = "default" if key.rate_limit is None else str(key.rate_limit)
         state = "active" if key.active else "revoked"
-        print(f"{key.name:<24} {key.prefix:<12} {balance:>10}  {rate:>8}  {state}")
+        print(f"{key.name:<24} {key.prefix:<12} {balance:>10}  {state:<8} "
+              f"{_describe(key.limits)}")
     return 0
 
 
@@ -170,12 +219,15 @@ def parser() -> argparse.ArgumentParser:
     create = keys.add_parser("create", help="create a key (its secret is shown once)")
     create.add_argument("--name", required=True)
     create.add_argument("--credits", type=int, default=0)
-    create.add_argument("--rate-limit", type=int, default=None,
-                        help="requests a minute (0: unlimited; default: the server's)")
     create.add_argument("--quiet", action="store_true", help="print the key alone")
     create.add_argument("--strategy", choices=[s.value for s in Strategy],
                         help="routing strategy of this key's tasks (default: the server's)")
+    _limit_options(create)
     create.set_defaults(func=cmd_keys_create)
+    update = keys.add_parser("update", help="change a key's limits (the others stay)")
+    update.add_argument("key", help="key name or secret")
+    _limit_options(update)
+    update.set_defaults(func=cmd_keys_update)
     keys.add_parser("list", help="list keys and balances").set_defaults(func=cmd_keys_list)
     route = keys.add_parser("strategy", help="set a key's routing strategy")
     route.add_argument("key", help="key name or secret")
@@ -209,6 +261,18 @@ def parser() -> argparse.ArgumentParser:
     return root
 
 
+def _limit_options(command: argparse.ArgumentParser) -> None:
+    add = command.add_argument
+    add("--rate-limit", metavar="N", help="requests a minute (0: none; default: the server's)")
+    add("--max-concurrency", metavar="N", help="unfinished tasks at once (0: none; default: "
+        "the server's)")
+    add("--daily-spend", metavar="CREDITS", help="credits a UTC day (none: no limit)")
+    add("--monthly-spend", metavar="CREDITS", help="credits a calendar month (none: no limit)")
+    add("--allow-ip", metavar="CIDRS", help="comma-separated addresses or CIDRs the key may "
+        "be used from ('': any)")
+    add("--models", metavar="MODELS", help="comma-separated models the key may use ('': all)")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     overrides = {}
@@ -219,7 +283,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = load_settings(**overrides)
         return int(args.func(args, settings))
-    except (UnknownKey, KeyNameTaken, Undecryptable) as exc:
+    except (UnknownKey, KeyNameTaken, Undecryptable, InvalidLimit) as exc:
         print(f"seedgate: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -16,9 +16,10 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from seedgate.domain.limits import DEFAULT_CONCURRENCY
+from seedgate.domain.networks import Network, parse_networks
 from seedgate.domain.pricing import PriceTable
 from seedgate.media.config import S3Location, S3Settings, parse_media_url
-from seedgate.net.guard import Network, parse_networks
 from seedgate.providers.config import ProviderSettings, RoutingSettings
 
 DAY_S = 86_400
@@ -45,6 +46,10 @@ class Settings(BaseSettings):
                                                     "database_url"),
     )
     database_schema: str | None = None
+    redis_url: str | None = Field(default=None, description="Redis for state shared by "
+                                  "processes: rate limits, breakers, notices")
+    redis_prefix: str = Field(default="seedgate", min_length=1, max_length=64,
+                              description="namespace of this gateway's Redis keys")
     public_url: str | None = None
     secret: str | None = None
     media_ttl: int = Field(default=15 * DAY_S, ge=60)
@@ -58,6 +63,10 @@ class Settings(BaseSettings):
     lease_seconds: float = Field(default=30.0, ge=1)
     refresh_interval: float = Field(default=1.0, ge=0)
     rate_limit: int = Field(default=600, ge=0, description="requests a minute per key; 0: none")
+    max_concurrency: int = Field(default=DEFAULT_CONCURRENCY, ge=0, description="unfinished "
+                                 "tasks a key may have, unless it has its own cap; 0: none")
+    trusted_proxies: str = Field(default="", description="CIDRs, comma-separated, of reverse "
+                                 "proxies whose X-Forwarded-For names the client")
     dev_key_credits: int = Field(default=10_000, ge=0)
     log_level: str = "INFO"
     prices: dict[str, dict[str, int]] = Field(default_factory=dict)
@@ -66,7 +75,7 @@ class Settings(BaseSettings):
     webhook_timeout: float = Field(default=15.0, gt=0, le=60)
     max_wait: int = Field(default=60, ge=1, le=600, description="most seconds of Prefer: wait")
 
-    @field_validator("outbound_allow", mode="before")
+    @field_validator("outbound_allow", "trusted_proxies", mode="before")
     @classmethod
     def _cidrs(cls, value: Any) -> str:
         """A comma-separated string (environment) or a list (TOML) of valid CIDRs."""
@@ -115,6 +124,9 @@ class Settings(BaseSettings):
 
     def outbound_networks(self) -> tuple[Network, ...]:
         return parse_networks(self.outbound_allow)
+
+    def proxy_networks(self) -> tuple[Network, ...]:
+        return parse_networks(self.trusted_proxies)
 
     def price_table(self) -> PriceTable:
         return PriceTable.with_overrides(self.prices)

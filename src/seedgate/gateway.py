@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from functools import partial
 
 from seedgate.config import Settings
+from seedgate.domain.keys import ApiKey
 from seedgate.engine.callbacks import CallbackTokens
 from seedgate.engine.dispatch import Dispatcher
 from seedgate.engine.janitor import Janitor
@@ -26,11 +28,17 @@ from seedgate.providers.mirror import Mirror
 from seedgate.providers.registry import build_routes
 from seedgate.providers.router import Router
 from seedgate.providers.simulator import SimulatorProvider
+from seedgate.service import lifecycle
 from seedgate.service.accounts import Accounts, Authenticator
 from seedgate.service.limits import RateLimiter
 from seedgate.service.outbound import OutboundScreen
 from seedgate.service.tasks import TaskService
 from seedgate.service.webhooks import WebhookLog
+from seedgate.shared.bus import Bus, RedisBus, Topic
+from seedgate.shared.health import RedisHealth
+from seedgate.shared.link import RedisLink
+from seedgate.shared.ratelimit import RedisRateLimiter
+from seedgate.shared.timings import RedisPollSchedule
 from seedgate.store.database import Database
 from seedgate.webhooks.delivery import DeliveryEngine
 from seedgate.webhooks.keyring import Keyring
@@ -38,6 +46,9 @@ from seedgate.webhooks.outbox import Outbox
 from seedgate.webhooks.secretbox import SecretBox
 
 log = logging.getLogger(__name__)
+
+
+SHARE_INTERVAL_S = 1.0
 
 
 def media_storage(settings: Settings) -> Storage:
@@ -57,9 +68,16 @@ class Gateway:
         self.storage = media_storage(settings)
         self.signer_secret = settings.signing_secret()
         self.signer = UrlSigner(self.signer_secret)
-        self.accounts = Accounts(self.db)
+        # State shared by processes: in Redis when configured, else in this process.
+        self.redis = RedisLink(settings.redis_url, settings.redis_prefix) \
+            if settings.redis_url else None
+        self.bus = RedisBus(self.redis) if self.redis else Bus()
+        self.accounts = Accounts(self.db, on_change=self._key_changed)
         self.auth = Authenticator(self.db)
-        self.limiter = RateLimiter(settings.rate_limit)
+        self.bus.subscribe(Topic.KEY, self.auth.forget)
+        self.limiter = RedisRateLimiter(settings.rate_limit, self.redis) if self.redis \
+            else RateLimiter(settings.rate_limit)
+        self.trusted_proxies = settings.proxy_networks()
         prices = settings.price_table()
         # Every URL called for a client goes through the guard; provider hosts do not.
         self.guard = OutboundGuard(settings.outbound_networks())
@@ -70,26 +88,33 @@ class Gateway:
             render_processes=settings.render_processes, inputs=inputs, executes=run_worker,
         )
         outbox = Outbox(self.signer, settings.public_url
-                        or f"http://{settings.host}:{settings.port}", settings.media_ttl)
+                        or f"http://{settings.host}:{settings.port}", settings.media_ttl,
+                        on_queued=partial(self.bus.publish, Topic.WEBHOOKS))
+        notify = lifecycle.announcing(outbox.record, partial(self.bus.publish, Topic.TASK))
         self.keyring = Keyring(self.db, SecretBox(self.signer_secret))
         # Operator-configured provider hosts: one pool for every remote provider.
         routing = settings.routing
         self.upstream_http = UpstreamClient(routing.max_connections)
+        health = RedisHealth(routing.breaker_failures, routing.breaker_cooldown, self.redis) \
+            if self.redis else Health(routing.breaker_failures, routing.breaker_cooldown)
         self.router = Router(build_routes(settings.providers, self.provider, self.upstream_http),
-                             Health(routing.breaker_failures, routing.breaker_cooldown))
+                             health)
         self.callbacks = CallbackTokens(self.signer_secret,
                                         routing.callback_url or settings.public_url)
-        self.outcomes = Outcomes(self.db, self.storage, prices, notify=outbox.record)
+        self.outcomes = Outcomes(self.db, self.storage, prices, notify=notify,
+                                 announce=partial(self.bus.publish, Topic.TASK))
+        self.schedule = RedisPollSchedule(routing.expected_generation, routing.poll_min,
+                                          routing.poll_max, self.redis) if self.redis else \
+            PollSchedule(routing.expected_generation, routing.poll_min, routing.poll_max)
         self.worker = self._worker(settings) if run_worker else None
         self.refresher = Refresher(
             self.router, self.outcomes, min_interval_s=settings.refresh_interval,
             remote_interval_s=settings.routing.read_refresh,
-            on_finished=self.worker.nudge if self.worker else lambda task_id: None,
+            on_finished=partial(self.bus.publish, Topic.NUDGE),
         )
         self.tasks = TaskService(
-            self.db, prices, refresher=self.refresher,
-            on_created=self.worker.wake if self.worker else lambda: None,
-            storage=self.storage, notify=outbox.record,
+            self.db, prices, refresher=self.refresher, bus=self.bus, storage=self.storage,
+            notify=notify, default_cap=settings.max_concurrency,
             screen=OutboundScreen(self.guard, inputs.own_key),
         )
         self.webhooks = WebhookLog(self.db, self.tasks)
@@ -97,6 +122,11 @@ class Gateway:
             self.db, self.outbound, self.keyring, timeout_s=settings.webhook_timeout,
             poll_s=settings.worker_poll_interval,
         ) if run_worker else None
+        if self.worker is not None:
+            self.bus.subscribe(Topic.WORK, self.worker.wake)
+            self.bus.subscribe(Topic.NUDGE, self.worker.nudge)
+        if self.deliveries is not None:
+            self.bus.subscribe(Topic.WEBHOOKS, self.deliveries.wake)
         self.janitor = Janitor(self.db, self.storage, settings.media_ttl)
         self._background: list[asyncio.Task[None]] = []
         self._worker_task: asyncio.Task[None] | None = None
@@ -107,21 +137,26 @@ class Gateway:
                                 callback_url=self.callbacks.url)
         mirror = Mirror(self.upstream_http, settings.home / "mirror",
                         max_bytes=routing.mirror_max_bytes, attempts=routing.mirror_attempts)
-        schedule = PollSchedule(routing.expected_generation, routing.poll_min, routing.poll_max)
         return Worker(
             self.db, self.outcomes, self.router, dispatcher=dispatcher, mirror=mirror,
-            schedule=schedule, callbacks=self.callbacks.enabled,
+            schedule=self.schedule, callbacks=self.callbacks.enabled,
             concurrency=settings.worker_concurrency, lease_s=settings.lease_seconds,
             poll_s=settings.worker_poll_interval,
         )
 
+    def _key_changed(self, key: ApiKey) -> None:
+        self.bus.publish(Topic.KEY, str(key.id))
+
     async def start(self) -> None:
         await asyncio.to_thread(self.db.migrate)
         await self._check_storage()
+        await self.bus.start()
+        if self.redis is not None:
+            self._background.append(asyncio.create_task(self._share(), name="shared-state"))
         if self.worker is not None:
             self._worker_task = asyncio.create_task(self.worker.run(), name="worker")
             janitor = asyncio.create_task(self.janitor.run(), name="media-janitor")
-            self._background = [self._worker_task, janitor]
+            self._background += [self._worker_task, janitor]
         if self.deliveries is not None:
             self._background.append(
                 asyncio.create_task(self.deliveries.run(), name="webhook-delivery"))
@@ -145,7 +180,22 @@ class Gateway:
         await self.outbound.close()
         await self.upstream_http.aclose()
         await self.storage.close()
+        await self.bus.stop()
+        if self.redis is not None:
+            await self.redis.close()
         await self.db.close()
+
+    async def _share(self) -> None:
+        """Adopt what the other processes learned: provider health, generation times."""
+        assert isinstance(self.router.health, RedisHealth)
+        assert isinstance(self.schedule, RedisPollSchedule)
+        while True:
+            try:
+                await self.router.health.refresh(self.router.routes)
+                await self.schedule.refresh()
+            except Exception:
+                log.exception("reading the shared state from Redis failed")
+            await asyncio.sleep(SHARE_INTERVAL_S)
 
     async def run_worker_forever(self) -> None:
         """`seedgate worker`: the worker alone, until cancelled."""

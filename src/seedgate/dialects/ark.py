@@ -75,6 +75,10 @@ ERROR_CLASSES = {
     ErrorKind.NOT_FOUND: ("ResourceNotFound", 404),
     ErrorKind.CONFLICT: ("OperationDenied", 400),
     ErrorKind.RATE_LIMITED: ("RateLimitExceeded", 429),
+    ErrorKind.CONCURRENCY_LIMITED: ("InflightBatchsizeExceeded", 429),
+    ErrorKind.SPEND_LIMITED: ("SetLimitExceeded", 429),
+    ErrorKind.IP_NOT_ALLOWED: ("AccessDenied", 403),
+    ErrorKind.MODEL_NOT_ALLOWED: ("ModelNotOpen", 404),
     ErrorKind.INTERNAL: ("InternalServiceError", 500),
     ErrorKind.UNAVAILABLE: ("ServerOverloaded", HTTP_STATUS[ErrorKind.UNAVAILABLE]),
 }

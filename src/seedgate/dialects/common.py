@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from typing import Any
 
 from seedgate.domain.errors import ErrorKind, GatewayError, invalid, missing
@@ -23,6 +22,10 @@ HTTP_STATUS = {
     ErrorKind.NOT_FOUND: 404,
     ErrorKind.CONFLICT: 409,
     ErrorKind.RATE_LIMITED: 429,
+    ErrorKind.CONCURRENCY_LIMITED: 429,
+    ErrorKind.SPEND_LIMITED: 403,
+    ErrorKind.IP_NOT_ALLOWED: 403,
+    ErrorKind.MODEL_NOT_ALLOWED: 403,
     ErrorKind.INTERNAL: 500,
     ErrorKind.UNAVAILABLE: 503,
 }
@@ -56,16 +59,6 @@ def frame_inputs(value: Any, param: str = "image_urls") -> tuple[MediaInput, ...
         MediaInput(MediaKind.IMAGE, url, role)
         for url, role in zip(value, roles[: len(value)], strict=True)
     )
-
-
-def iso_utc(ms: int) -> str:
-    """ISO-8601 UTC with second precision, e.g. `2025-06-14T05:21:11Z`."""
-    return datetime.fromtimestamp(ms // 1000, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def iso_utc_ms(ms: int) -> str:
-    """ISO-8601 UTC with milliseconds, e.g. `2025-08-03T10:22:20.010Z`."""
-    return f"{iso_utc(ms)[:-1]}.{ms % 1000:03d}Z"
 
 
 def decode_task_id(value: Any, param: str = "task_id") -> str:

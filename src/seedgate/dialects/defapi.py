@@ -12,8 +12,9 @@ import re
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
+from seedgate.clock import iso_utc_ms
 from seedgate.dialects import upstream
-from seedgate.dialects.common import HTTP_STATUS, iso_utc_ms, not_an_object, renamed, status_names
+from seedgate.dialects.common import HTTP_STATUS, not_an_object, renamed, status_names
 from seedgate.domain.catalog import CATALOG, Mode
 from seedgate.domain.errors import GatewayError, invalid, missing
 from seedgate.domain.request import URL_SCHEMES, GenerationRequest, MediaInput, MediaKind, Role

@@ -15,7 +15,8 @@ from typing import Any
 
 import orjson
 
-from seedgate.dialects.common import HTTP_STATUS, iso_utc_ms, not_an_object, renamed
+from seedgate.clock import iso_utc_ms
+from seedgate.dialects.common import HTTP_STATUS, not_an_object, renamed
 from seedgate.domain.catalog import ADAPTIVE, CATALOG, FPS, Model, closest_ratio
 from seedgate.domain.errors import ErrorKind, GatewayError, invalid
 from seedgate.domain.idempotency import IdempotencyError
@@ -45,6 +46,10 @@ ERROR_TYPES = {
     ErrorKind.INSUFFICIENT_CREDITS: "insufficient_quota",
     ErrorKind.NOT_FOUND: "not_found_error",
     ErrorKind.RATE_LIMITED: "rate_limit_error",
+    ErrorKind.CONCURRENCY_LIMITED: "rate_limit_error",
+    ErrorKind.SPEND_LIMITED: "insufficient_quota",
+    ErrorKind.IP_NOT_ALLOWED: "permission_error",
+    ErrorKind.MODEL_NOT_ALLOWED: "permission_error",
     ErrorKind.INTERNAL: "api_error",
     ErrorKind.UNAVAILABLE: "api_error",
 }

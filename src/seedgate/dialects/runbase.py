@@ -13,11 +13,11 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from seedgate.clock import iso_utc
 from seedgate.dialects import upstream
 from seedgate.dialects.common import (
     HTTP_STATUS,
     frame_inputs,
-    iso_utc,
     not_an_object,
     renamed,
     status_names,
@@ -44,6 +44,10 @@ CODES = {
     ErrorKind.NOT_FOUND: "run_not_found",
     ErrorKind.CONFLICT: "conflict",
     ErrorKind.RATE_LIMITED: "RATE_LIMITED",
+    ErrorKind.CONCURRENCY_LIMITED: "USAGE_EXCEEDED",
+    ErrorKind.SPEND_LIMITED: "api_key_spend_limit_exceeded",
+    ErrorKind.IP_NOT_ALLOWED: "ip_not_allowed",
+    ErrorKind.MODEL_NOT_ALLOWED: "model_not_allowed",
     ErrorKind.UNAVAILABLE: "service_unavailable",
     ErrorKind.INTERNAL: "internal_error",
 }

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from seedgate.clock import iso_utc
 from seedgate.dialects import upstream
 from seedgate.dialects.common import (
     HTTP_STATUS,
     frame_inputs,
-    iso_utc,
     not_an_object,
     renamed,
     status_names,

@@ -16,6 +16,10 @@ class ErrorKind(StrEnum):
     MODEL_NOT_FOUND = "model_not_found"
     CONFLICT = "conflict"
     RATE_LIMITED = "rate_limited"
+    CONCURRENCY_LIMITED = "concurrency_limit_exceeded"
+    SPEND_LIMITED = "spend_limit_exceeded"
+    IP_NOT_ALLOWED = "ip_not_allowed"
+    MODEL_NOT_ALLOWED = "model_not_allowed"
     UNAVAILABLE = "unavailable"
     INTERNAL = "internal"
 

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+from seedgate.domain.limits import KeyLimits
 
 KEY_PREFIX = "sg_"
 SHOWN_PREFIX_CHARS = 10
@@ -19,9 +21,10 @@ class ApiKey:
     id: int
     name: str
     prefix: str
-    rate_limit: int | None
     created_at: int
     revoked_at: int | None = None
+    limits: KeyLimits = field(default_factory=KeyLimits)
+    strategy: str | None = None  # routing; None: the configured default
 
     @property
     def active(self) -> bool:

@@ -82,7 +82,7 @@ class Dispatcher:
         tried: set[str] = set()
         rounds, last, retry_after = 0, None, None
         while True:
-            route = self._router.take(candidates, tried)
+            route = await self._router.take(candidates, tried)
             if route is None:
                 if tried < names:  # the rest are full or resting: wait, still queued
                     await self._router.wait_for_slot(SLOT_WAIT_S)
@@ -123,12 +123,12 @@ class Dispatcher:
                 upstream_id = await route.provider.submit(task, self._callback_url(task.id))
             except UpstreamError as error:
                 if error.fault not in REQUEST_FAULTS:
-                    self._router.health.failed(route.name)
+                    await self._router.health.failed(route.name)
                 log.info("submitting task %s to %s failed: %r", task.id, route.name, error)
                 await self._db.write(partial(attempts.failed, task_id=task.id, number=number,
                                              error=error.message, now=self._clock()))
                 return error
-            self._router.health.succeeded(route.name, time.monotonic() - started)
+            await self._router.health.succeeded(route.name, time.monotonic() - started)
             if not await self._db.write(partial(
                     attempts.submitted, task_id=task.id, number=number, provider=route.name,
                     upstream_id=upstream_id, now=self._clock())):

@@ -27,14 +27,16 @@ STORE_RETRY_S = (0.5, 30.0)  # first and longest pause between tries to store a 
 
 class Outcomes:
     def __init__(
-        self, db: Database, storage: Storage, prices: PriceTable,
+        self, db: Database, storage: Storage, prices: PriceTable, *,
         clock: Callable[[], int] = now_ms, notify: lifecycle.Notify | None = None,
+        announce: Callable[[str], None] = lambda task_id: None,
     ) -> None:
         self._db = db
         self._storage = storage
         self._prices = prices
         self._clock = clock
         self._notify = notify or lifecycle.unheard
+        self._announce = announce  # a task's progress changed
 
     async def start(self, task: Task, provider: str) -> Task:
         now = self._clock()
@@ -46,6 +48,7 @@ class Outcomes:
     async def record_progress(self, task: Task, progress: int) -> Task:
         await self._db.write(partial(task_store.update_active, task_id=task.id,
                                      now=self._clock(), progress=progress))
+        self._announce(task.id)
         return replace(task, progress=progress)
 
     async def end(

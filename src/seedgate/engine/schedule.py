@@ -34,7 +34,7 @@ class PollSchedule:
     def expected(self, provider: str, model: str) -> float:
         return self._expected.get((provider, model), self._default)
 
-    def observe(self, provider: str, model: str, seconds: float) -> None:
+    async def observe(self, provider: str, model: str, seconds: float) -> None:
         """A job of `model` at `provider` took `seconds` from submission to completion."""
         key = (provider, model)
         current = self._expected.get(key)

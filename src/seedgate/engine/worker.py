@@ -74,15 +74,17 @@ class Worker:
         self._nudges: dict[str, asyncio.Event] = {}
         self._inflight: dict[str, asyncio.Task[None]] = {}
 
-    def wake(self) -> None:
+    def wake(self, _subject: str = "") -> None:
         """New work may be waiting: lease now instead of at the next tick."""
         self._wake.set()
 
     def nudge(self, task_id: str) -> None:
-        """The task's upstream state changed: poll it now."""
-        event = self._nudges.get(task_id)
-        if event is not None:
-            event.set()
+        """The task's upstream state changed (every task's, if `task_id` is empty): poll
+        it now, if this worker holds it."""
+        events = [self._nudges.get(task_id)] if task_id else list(self._nudges.values())
+        for event in events:
+            if event is not None:
+                event.set()
 
     async def run(self) -> None:
         heartbeat = asyncio.create_task(self._heartbeat(), name="lease-heartbeat")
@@ -251,7 +253,7 @@ class Worker:
                       submitted_at: int | None) -> None:
         if status.state is UpstreamState.SUCCEEDED:
             if submitted_at is not None and provider.remote:
-                self._schedule.observe(provider.name, task.model,
+                await self._schedule.observe(provider.name, task.model,
                                        (self._clock() - submitted_at) / 1000)
             await self._succeed(task, status)
         elif status.state is UpstreamState.EXPIRED:

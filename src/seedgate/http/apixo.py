@@ -29,7 +29,7 @@ class ApixoEndpoints:
         return await answer(self._status(call), codec.encode_error, "/api/v1/statusTask")
 
     async def _generate(self, call: Call) -> Reply:
-        key = await authorize(self.gateway, call.authorization)
+        key = await authorize(self.gateway, call.authorization, call.client)
         model = codec.decode_model(call.path_params["model"])
         generation, sanitized = codec.decode_create(model, parse_json(call.body))
         task = await self.gateway.tasks.create(key, codec.NAME, generation, sanitized)
@@ -42,7 +42,7 @@ class ApixoEndpoints:
         alone identifies the task, and a client polling a task created elsewhere (or under a
         sibling model's path) should get it rather than a misleading 404.
         """
-        key = await authorize(self.gateway, call.authorization)
+        key = await authorize(self.gateway, call.authorization, call.client)
         codec.decode_model(call.path_params["model"])
         task_id = codec.decode_task_id(call.query.get("taskId"))
         return await self._replies.read(key, task_id, call.base_url)

@@ -41,7 +41,7 @@ class ArkEndpoints:
         return await _answer(self._delete(call), f"DELETE {TASKS}/{{id}}")
 
     async def _create(self, call: Call) -> Reply:
-        key = await authorize(self.gateway, call.authorization)
+        key = await authorize(self.gateway, call.authorization, call.client)
         create = codec.decode_create(parse_json(call.body))
         if create.draft_task_id is not None:
             create = await self._from_draft(key, create, create.draft_task_id)
@@ -63,11 +63,11 @@ class ArkEndpoints:
         return codec.from_draft(create, draft)
 
     async def _retrieve(self, call: Call) -> Reply:
-        key = await authorize(self.gateway, call.authorization)
+        key = await authorize(self.gateway, call.authorization, call.client)
         return await self._replies.read(key, call.path_params["task_id"], call.base_url)
 
     async def _list(self, call: Call) -> Reply:
-        key = await authorize(self.gateway, call.authorization)
+        key = await authorize(self.gateway, call.authorization, call.client)
         page = await self.gateway.tasks.numbered_page(key, codec.decode_list(call.raw_query))
         items = [codec.encode_task(task, output_urls(self.gateway, task, call.base_url))
                  for task in page.tasks]
@@ -76,7 +76,7 @@ class ArkEndpoints:
     async def _delete(self, call: Call) -> Reply:
         """Queued or running: cancel (a running task refuses). Cancelled: refused, as Ark
         does. Otherwise finished: delete the record and its media."""
-        key = await authorize(self.gateway, call.authorization)
+        key = await authorize(self.gateway, call.authorization, call.client)
         task_id = call.path_params["task_id"]
         tasks = self.gateway.tasks
         task = await tasks.get(key, task_id, refresh=False)

@@ -10,6 +10,7 @@ from seedgate.engine.callbacks import PATH
 from seedgate.gateway import Gateway
 from seedgate.http.fastpath import Call, Methods
 from seedgate.http.plumbing import Reply, json_reply
+from seedgate.shared.bus import Topic
 
 
 class CallbackEndpoints:
@@ -24,6 +25,5 @@ class CallbackEndpoints:
         if task_id is None:
             return json_reply({"error": {"code": "not_found",
                                          "message": "No such callback URL."}}, 404)
-        if self.gateway.worker is not None:
-            self.gateway.worker.nudge(task_id)
+        self.gateway.bus.publish(Topic.NUDGE, task_id)  # to the worker holding it
         return json_reply({})

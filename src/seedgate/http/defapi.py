@@ -29,12 +29,12 @@ class DefapiEndpoints:
         return await answer(self._query(call), codec.encode_error, "GET /api/task/query")
 
     async def _generate(self, call: Call) -> Reply:
-        key = await authorize(self.gateway, call.authorization)
+        key = await authorize(self.gateway, call.authorization, call.client)
         generation, sanitized = codec.decode_create(parse_json(call.body))
         task = await self.gateway.tasks.create(key, codec.NAME, generation, sanitized)
         return json_reply(codec.encode_created(task))
 
     async def _query(self, call: Call) -> Reply:
-        key = await authorize(self.gateway, call.authorization)
+        key = await authorize(self.gateway, call.authorization, call.client)
         task_id = decode_task_id(call.query.get("task_id"))
         return await self._replies.read(key, task_id, call.base_url)

@@ -20,7 +20,7 @@ from seedgate.domain.errors import GatewayError
 from seedgate.domain.keys import ApiKey
 from seedgate.gateway import Gateway
 from seedgate.http.media import output_urls
-from seedgate.http.plumbing import authorize, base_url, error_reply, gateway_of
+from seedgate.http.plumbing import authorize, base_url, error_reply, gateway_of, scope_client
 from seedgate.service.watch import Snapshot, changes, snapshot
 
 EVENT_STREAM = "text/event-stream"
@@ -31,7 +31,8 @@ RECONNECT_MS = 2000
 async def stream_events(request: Request) -> Response:
     gateway = gateway_of(request)
     try:
-        key = await authorize(gateway, request.headers.get("authorization"))
+        client = scope_client(gateway, request.scope, request.headers.get("x-forwarded-for"))
+        key = await authorize(gateway, request.headers.get("authorization"), client)
         first = await snapshot(gateway.tasks, key, request.path_params["video_id"])
     except GatewayError as error:
         return error_reply(error, codec.encode_error).response()
@@ -47,7 +48,8 @@ async def _events(gateway: Gateway, key: ApiKey, first: Snapshot,
                   base: str) -> AsyncIterator[bytes]:
     yield f"retry: {RECONNECT_MS}\n\n".encode()
     numbers = itertools.count(1)
-    async for found in changes(gateway.tasks, key, first, heartbeat_s=HEARTBEAT_S):
+    async for found in changes(gateway.tasks, gateway.bus, key, first,
+                               heartbeat_s=HEARTBEAT_S):
         if found is None:
             yield b": keep-alive\n\n"
             continue

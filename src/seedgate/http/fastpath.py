@@ -23,6 +23,7 @@ from seedgate.http.plumbing import (
     Reply,
     base_url,
     json_reply,
+    scope_client,
     send_chunks,
 )
 
@@ -41,6 +42,7 @@ class Call:
     idempotency_key: str | None = None
     raw_query: str = ""  # for repeated keys, which `query` collapses to their last value
     prefer: str | None = None
+    client: str | None = None  # the client's IP address (through trusted proxies)
     headers: list[tuple[bytes, bytes]] = field(default_factory=list)  # all, as received
 
     def header(self, name: bytes) -> str | None:
@@ -88,7 +90,7 @@ class JsonRoutes:
                                405, {"allow": allowed})
             await send_reply(send, receive, reply, self.request_id())
             return
-        authorization = host = content_type = idempotency_key = prefer = None
+        authorization = host = content_type = idempotency_key = prefer = forwarded = None
         for name, value in scope["headers"]:
             if name == b"authorization":
                 authorization = value.decode("latin-1")
@@ -100,6 +102,8 @@ class JsonRoutes:
                 idempotency_key = value.decode("latin-1")
             elif name == b"prefer":
                 prefer = value.decode("latin-1")
+            elif name == b"x-forwarded-for":
+                forwarded = value.decode("latin-1")
         body = b""
         if scope["method"] in ("POST", "PUT"):
             body = await read_body(receive, body_limit(content_type))
@@ -109,7 +113,8 @@ class JsonRoutes:
             query=dict(parse_qsl(raw_query)), body=body,
             base_url=base_url(self.gateway, scope["scheme"], host), path_params=path_params,
             content_type=content_type, idempotency_key=idempotency_key, raw_query=raw_query,
-            prefer=prefer, headers=scope["headers"],
+            prefer=prefer, client=scope_client(self.gateway, scope, forwarded),
+            headers=scope["headers"],
         )
         await send_reply(send, receive, await endpoint(call), self.request_id())
 

@@ -35,7 +35,7 @@ IMAGE_SUFFIXES = ((b"\x89PNG", ".png"), (b"\xff\xd8", ".jpg"), (b"RIFF", ".webp"
 class NativeEndpoints:
     def __init__(self, gateway: Gateway) -> None:
         self.gateway = gateway
-        self._finished = ReplyCache()
+        self._finished = ReplyCache(gateway.bus)
 
     def routes(self) -> dict[str, Methods]:
         return {
@@ -74,7 +74,7 @@ class NativeEndpoints:
     # -- create -------------------------------------------------------------------------
 
     async def _create(self, call: Call) -> Reply:
-        key = await authorize(self.gateway, call.authorization)
+        key = await authorize(self.gateway, call.authorization, call.client)
         fields, image = _create_fields(call)
         upload = await self._reference(key, image, call.base_url) if image is not None else None
         request, parameters = codec.decode_create(fields, upload[0] if upload else None)
@@ -99,7 +99,7 @@ class NativeEndpoints:
 
     async def _waited(self, key: ApiKey, task_id: str, seconds: int, base: str) -> Reply:
         """`Prefer: wait=N`: the video once it has ended, or as it is after N seconds."""
-        task = await wait_for_end(self.gateway.tasks, key, task_id, seconds)
+        task = await wait_for_end(self.gateway.tasks, self.gateway.bus, key, task_id, seconds)
         headers = {"preference-applied": f"wait={seconds}"}
         if not task.status.terminal:
             headers["openai-poll-after-ms"] = codec.POLL_AFTER_MS
@@ -141,7 +141,7 @@ class NativeEndpoints:
     # -- reads --------------------------------------------------------------------------
 
     async def _retrieve(self, call: Call) -> Reply:
-        key = await authorize(self.gateway, call.authorization)
+        key = await authorize(self.gateway, call.authorization, call.client)
         wait = codec.decode_wait(call.prefer, self.gateway.settings.max_wait)
         if wait:
             return await self._waited(key, call.path_params["video_id"], wait, call.base_url)
@@ -158,14 +158,14 @@ class NativeEndpoints:
         return reply
 
     async def _list(self, call: Call) -> Reply:
-        key = await authorize(self.gateway, call.authorization)
+        key = await authorize(self.gateway, call.authorization, call.client)
         page = await self.gateway.tasks.page(key, codec.decode_list(call.query))
         videos = [self._video(task, page.queue_positions.get(task.id), call.base_url)
                   for task in page.tasks]
         return json_reply(codec.encode_list(videos, page.has_more))
 
     async def _content(self, call: Call) -> Reply:
-        key = await authorize(self.gateway, call.authorization)
+        key = await authorize(self.gateway, call.authorization, call.client)
         variant = codec.decode_variant(call.query)
         task = await self.gateway.tasks.get(key, call.path_params["video_id"])
         try:
@@ -182,26 +182,25 @@ class NativeEndpoints:
     # -- changes ------------------------------------------------------------------------
 
     async def _cancel(self, call: Call) -> Reply:
-        key = await authorize(self.gateway, call.authorization)
+        key = await authorize(self.gateway, call.authorization, call.client)
         task = await self.gateway.tasks.cancel(key, call.path_params["video_id"])
         return json_reply(self._video(task, None, call.base_url))
 
     async def _delete(self, call: Call) -> Reply:
-        key = await authorize(self.gateway, call.authorization)
+        key = await authorize(self.gateway, call.authorization, call.client)
         video_id = call.path_params["video_id"]
         await self.gateway.tasks.delete(key, video_id)
-        self._finished.discard(video_id)
         return json_reply(codec.encode_deleted(video_id))
 
     # -- webhooks -----------------------------------------------------------------------
 
     async def _webhooks(self, call: Call) -> Reply:
-        key = await authorize(self.gateway, call.authorization)
+        key = await authorize(self.gateway, call.authorization, call.client)
         found = await self.gateway.webhooks.deliveries(key, call.path_params["video_id"])
         return json_reply(codec.encode_deliveries(found))
 
     async def _replay(self, call: Call) -> Reply:
-        key = await authorize(self.gateway, call.authorization)
+        key = await authorize(self.gateway, call.authorization, call.client)
         delivery = await self.gateway.webhooks.replay(
             key, call.path_params["video_id"], call.path_params["delivery_id"])
         return json_reply(codec.encode_delivery(delivery))

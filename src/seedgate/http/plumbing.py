@@ -21,6 +21,8 @@ from starlette.types import Receive, Scope, Send
 from seedgate.domain.errors import ErrorKind, GatewayError
 from seedgate.domain.keys import ApiKey
 from seedgate.gateway import Gateway
+from seedgate.http.addresses import client_address
+from seedgate.shared.bus import Bus, Topic
 
 log = logging.getLogger(__name__)
 
@@ -97,10 +99,20 @@ def gateway_of(request: Request) -> Gateway:
     return request.app.state.gateway  # type: ignore[no-any-return]
 
 
-async def authorize(gateway: Gateway, authorization: str | None) -> ApiKey:
+async def authorize(gateway: Gateway, authorization: str | None, client: str | None) -> ApiKey:
+    """The caller's key, once it has passed its IP allow-list and its rate limit."""
     key = await gateway.auth.authenticate(authorization)
-    gateway.limiter.check(key)
+    if not key.limits.allows_address(client):
+        raise GatewayError(ErrorKind.IP_NOT_ALLOWED, f"This API key may not be used from "
+                           f"{client or 'an unknown address'}; its IP allow-list refuses it.")
+    await gateway.limiter.check(key)
     return key
+
+
+def scope_client(gateway: Gateway, scope: Scope, forwarded_for: str | None) -> str | None:
+    """The client's address for a request's ASGI scope (see `addresses`)."""
+    peer = scope.get("client")
+    return client_address(peer[0] if peer else None, forwarded_for, gateway.trusted_proxies)
 
 
 def parse_json(body: bytes) -> Any:
@@ -142,11 +154,13 @@ def error_reply(error: GatewayError, encode_error: ErrorEncoder) -> Reply:
 
 
 class ReplyCache:
-    """Encoded replies of finished tasks (they never change), bounded in size."""
+    """Encoded replies of finished tasks (they never change until deleted, which every
+    process hears of on the bus), bounded in size."""
 
-    def __init__(self, max_entries: int = 50_000) -> None:
+    def __init__(self, bus: Bus, max_entries: int = 50_000) -> None:
         self._max = max_entries
         self._replies: dict[tuple[str, ...], Reply] = {}
+        bus.subscribe(Topic.DELETED, self.discard)
 
     def get(self, key: tuple[str, ...]) -> Reply | None:
         return self._replies.get(key)
@@ -157,6 +171,9 @@ class ReplyCache:
         self._replies[key] = reply
 
     def discard(self, task_id: str) -> None:
-        """Forget every reply of a task (keys start with its id); rare, so a scan is fine."""
+        """Forget every reply of a task (keys start with its id), or every reply if
+        `task_id` is empty; rare, so a scan is fine."""
+        if not task_id:
+            self._replies.clear()
         for key in [key for key in self._replies if key[0] == task_id]:
             del self._replies[key]

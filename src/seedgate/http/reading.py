@@ -21,7 +21,7 @@ class TaskReplies:
     def __init__(self, gateway: Gateway, encode: TaskEncoder) -> None:
         self._gateway = gateway
         self._encode = encode
-        self._finished = ReplyCache()
+        self._finished = ReplyCache(gateway.bus)
 
     async def read(self, key: ApiKey, task_id: str, base_url: str) -> Reply:
         task = await self._gateway.tasks.get(key, task_id)

@@ -36,13 +36,13 @@ class RunbaseEndpoints:
         return await answer(self._get(call), _errors(call), "GET /api/v1/runs/{run_id}")
 
     async def _create(self, call: Call) -> Reply:
-        key = await authorize(self.gateway, call.authorization)
+        key = await authorize(self.gateway, call.authorization, call.client)
         generation, sent = codec.decode_create(parse_json(call.body))
         task = await self.gateway.tasks.create(key, codec.NAME, generation, sent)
         return json_reply(codec.encode_task(task, []))
 
     async def _get(self, call: Call) -> Reply:
-        key = await authorize(self.gateway, call.authorization)
+        key = await authorize(self.gateway, call.authorization, call.client)
         return await self._replies.read(key, call.path_params["run_id"], call.base_url)
 
 

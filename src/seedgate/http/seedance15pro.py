@@ -28,13 +28,13 @@ class SeedanceEndpoints:
         return await answer(self._status(call), codec.encode_error, "/api/status")
 
     async def _generate(self, call: Call) -> Reply:
-        key = await authorize(self.gateway, call.authorization)
+        key = await authorize(self.gateway, call.authorization, call.client)
         generation, sanitized = codec.decode_create(parse_json(call.body))
         task = await self.gateway.tasks.create(key, codec.NAME, generation, sanitized)
         return json_reply(codec.encode_created(task))
 
     async def _status(self, call: Call) -> Reply:
-        key = await authorize(self.gateway, call.authorization)
+        key = await authorize(self.gateway, call.authorization, call.client)
         if call.method == "POST":
             payload = parse_json(call.body)
             if not isinstance(payload, dict):

@@ -18,8 +18,8 @@ import socket
 from collections.abc import Awaitable, Callable, Iterable
 from urllib.parse import urlsplit
 
-IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
-Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+from seedgate.domain.networks import IPAddress, Network
+
 # host, port -> the addresses it resolves to (as text)
 Resolver = Callable[[str, int], Awaitable[list[str]]]
 
@@ -29,20 +29,6 @@ MAX_URL_CHARS = 2048
 
 class Refused(Exception):
     """The URL may not be called; the message is safe to show the client."""
-
-
-def parse_networks(text: str | Iterable[str]) -> tuple[Network, ...]:
-    """CIDRs, comma-separated or listed; raises ValueError naming a bad one."""
-    items = text.split(",") if isinstance(text, str) else list(text)
-    networks = []
-    for item in (part.strip() for part in items):
-        if not item:
-            continue
-        try:
-            networks.append(ipaddress.ip_network(item, strict=False))
-        except ValueError:
-            raise ValueError(f"{item!r} is not a CIDR network such as 10.0.0.0/8") from None
-    return tuple(networks)
 
 
 def embedded_ipv4(address: IPAddress) -> ipaddress.IPv4Address | None:

@@ -63,7 +63,7 @@ class Router:
         return route.settings.weight * self.health.success_rate(route.name) / (
             (1 + latency) * (1 + cost))
 
-    def take(self, routes: list[Route], exclude: set[str]) -> Route | None:
+    async def take(self, routes: list[Route], exclude: set[str]) -> Route | None:
         """The first candidate not excluded, resting or full; its slot is then held."""
         for route in routes:
             if route.name in exclude or self.health.resting(route.name):
@@ -71,7 +71,7 @@ class Router:
             cap = route.settings.max_concurrency
             if cap and self._busy[route.name] >= cap:
                 continue
-            if self.health.admit(route.name):
+            if await self.health.admit(route.name):
                 self._busy[route.name] += 1
                 return route
         return None

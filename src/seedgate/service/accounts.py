@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import replace
+from functools import partial
+from typing import Any
 
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
@@ -11,9 +14,11 @@ from sqlalchemy.exc import IntegrityError
 from seedgate.clock import now_ms
 from seedgate.domain.errors import ErrorKind, GatewayError
 from seedgate.domain.keys import ApiKey, digest, generate_key, looks_like_key
+from seedgate.domain.limits import LIMIT_NAMES, InvalidLimit, KeyLimits, checked
 from seedgate.store import keys as key_store
 from seedgate.store import ledger
 from seedgate.store.database import Database
+from seedgate.store.ledger import Totals
 
 DEV_KEY_NAME = "dev"
 
@@ -27,25 +32,26 @@ class KeyNameTaken(ValueError):
 
 
 class Accounts:
-    def __init__(self, db: Database, clock: Callable[[], int] = now_ms) -> None:
+    def __init__(self, db: Database, clock: Callable[[], int] = now_ms,
+                 on_change: Callable[[ApiKey], None] = lambda key: None) -> None:
         self._db = db
         self._clock = clock
+        self._on_change = on_change  # a key was revoked or its limits changed
 
     def create_key(
-        self, name: str, credits: int = 0, rate_limit: int | None = None,
+        self, name: str, credits: int = 0, limits: KeyLimits | None = None,
         strategy: str | None = None,
     ) -> tuple[ApiKey, str]:
         """Create a key and return it with its secret, which is never shown again."""
         new = generate_key()
         now = self._clock()
+        limits = checked(limits or KeyLimits())
 
         def unit(conn: Connection) -> ApiKey:
             key = key_store.insert_key(conn, name=name, digest=new.digest, prefix=new.prefix,
-                                       rate_limit=rate_limit, now=now)
+                                       limits=limits, strategy=strategy, now=now)
             if credits:
                 ledger.grant(conn, key.id, credits, now, note="initial credits")
-            if strategy is not None:
-                key_store.set_strategy(conn, key.id, strategy)
             return key
 
         try:
@@ -67,13 +73,31 @@ class Accounts:
     def revoke(self, key_or_name: str) -> ApiKey:
         key = self.find(key_or_name)
         self._db.write_sync(lambda conn: key_store.revoke_key(conn, key.id, self._clock()))
+        self._on_change(key)
         return key
 
     def set_strategy(self, key_or_name: str, strategy: str | None) -> ApiKey:
         """Route this key's tasks by `strategy`; None: by the configured default."""
         key = self.find(key_or_name)
         self._db.write_sync(lambda conn: key_store.set_strategy(conn, key.id, strategy))
-        return key
+        self._on_change(key)
+        return replace(key, strategy=strategy)
+
+    def update_limits(self, key_or_name: str, **changes: Any) -> ApiKey:
+        """Change some of a key's limits (the others stay); raises InvalidLimit."""
+        unknown = set(changes) - set(LIMIT_NAMES)
+        if unknown:
+            raise InvalidLimit(f"unknown limits: {', '.join(sorted(unknown))}")
+        key = self.find(key_or_name)
+        limits = key.limits.changed(**changes)
+        self._db.write_sync(lambda conn: key_store.set_limits(conn, key.id, limits))
+        self._on_change(key)
+        return replace(key, limits=limits)
+
+    def totals(self, key_or_name: str) -> Totals:
+        """The key's balance, unfinished tasks and net spend today and this month."""
+        key = self.find(key_or_name)
+        return self._db.read_sync(partial(ledger.totals_of, key_id=key.id, now=self._clock()))
 
     def add_credits(self, key_or_name: str, amount: int, note: str | None = None) -> int:
         """Grant (or with a negative amount, withdraw) credits; returns the new balance."""
@@ -99,8 +123,9 @@ class Accounts:
 class Authenticator:
     """Resolves `Authorization: Bearer` secrets to keys, with a short-lived cache.
 
-    Revocations reach every process within `ttl_s`; unknown secrets are cached too, so a
-    flood of bad keys does not become a flood of queries.
+    Revocations and changed limits reach every process within `ttl_s`, or at once where
+    they are announced (`forget`); unknown secrets are cached too, so a flood of bad keys
+    does not become a flood of queries.
     """
 
     def __init__(self, db: Database, ttl_s: float = 5.0, max_entries: int = 10_000) -> None:
@@ -108,6 +133,11 @@ class Authenticator:
         self._ttl_s = ttl_s
         self._max_entries = max_entries
         self._cache: dict[str, tuple[float, ApiKey | None]] = {}
+
+    def forget(self, key_id: str) -> None:
+        """Drop the cached key with this id (every cached key, if `key_id` is empty)."""
+        self._cache = {digest_: entry for digest_, entry in self._cache.items()
+                       if key_id and (entry[1] is None or str(entry[1].id) != key_id)}
 
     async def authenticate(self, authorization: str | None) -> ApiKey:
         if not authorization:

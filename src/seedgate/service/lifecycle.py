@@ -8,6 +8,7 @@ processes race to finish it.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 
 from sqlalchemy.engine import Connection
 
@@ -16,7 +17,7 @@ from seedgate.domain.idempotency import KEEP_MS, StoredResponse
 from seedgate.domain.task import Outputs, Task, TaskStatus
 from seedgate.store import idempotency, ledger
 from seedgate.store import tasks as task_store
-from seedgate.store.database import Refused
+from seedgate.store.database import Refused, after_commit
 
 # Renders the create response of a task given its queue position: (HTTP status, body).
 Render = Callable[[Task, int], tuple[int, bytes]]
@@ -28,6 +29,16 @@ def unheard(conn: Connection, task: Task, now: int) -> None:
     """No one listens to task changes."""
 
 
+def announcing(notify: Notify, announce: Callable[[str], None]) -> Notify:
+    """`notify`, and `announce(task id)` once the change is committed."""
+
+    def changed(conn: Connection, task: Task, now: int) -> None:
+        notify(conn, task, now)
+        after_commit(conn, partial(announce, task.id))
+
+    return changed
+
+
 class Replay(Refused):
     """The idempotency key was used in the last 24 hours: answer with its first response."""
 
@@ -36,9 +47,11 @@ class Replay(Refused):
         self.stored = stored
 
 
-def create(conn: Connection, task: Task, notify: Notify = unheard) -> Task:
-    """Debit the task's price and insert it; raises InsufficientBalance otherwise."""
-    ledger.debit(conn, task.key_id, task.id, task.price, task.created_at)
+def create(conn: Connection, task: Task, default_cap: int, notify: Notify = unheard) -> Task:
+    """Debit the task's price and insert it; raises a `Refused` (InsufficientBalance,
+    ConcurrencyCapReached, SpendLimitReached) otherwise."""
+    ledger.debit(conn, task.key_id, task.id, task.price, task.created_at,
+                 default_cap=default_cap)
     task_store.insert_task(conn, task)
     notify(conn, task, task.created_at)
     return task
@@ -46,7 +59,7 @@ def create(conn: Connection, task: Task, notify: Notify = unheard) -> Task:
 
 def create_once(
     conn: Connection, task: Task, key: str, request_hash: str, render: Render, *,
-    notify: Notify = unheard,
+    default_cap: int, notify: Notify = unheard,
 ) -> StoredResponse:
     """`create`, and the response recorded under the idempotency key in the same
     transaction, so no debit can exist without its record. Raises `Replay` when the key is
@@ -54,7 +67,7 @@ def create_once(
     found = idempotency.find(conn, task.key_id, key)
     if found is not None and found.created_at > task.created_at - KEEP_MS:
         raise Replay(found)
-    create(conn, task, notify)
+    create(conn, task, default_cap, notify)
     if found is not None:
         idempotency.forget(conn, task.key_id, key)
     status, body = render(task, task_store.queue_position(conn, task.id))
@@ -84,8 +97,8 @@ def end_unsuccessfully(
         error_message=message,
     )
     if moved:
-        ledger.credit_back(conn, task.key_id, task.id, amount=task.price,
-                           kind=ledger.EntryKind.REFUND, now=now)
+        ledger.close_task(conn, task.key_id, task.id, debited_at=task.created_at,
+                          returned=task.price, kind=ledger.EntryKind.REFUND, now=now)
         notify(conn, task, now)
     return moved
 
@@ -98,10 +111,9 @@ def succeed(conn: Connection, task: Task, outputs: Outputs, final_price: int, no
         conn, task.id, TaskStatus.SUCCEEDED, now, outputs=outputs, progress=100,
         refunded=overpaid,
     )
-    if moved and overpaid:
-        ledger.credit_back(conn, task.key_id, task.id, amount=overpaid,
-                           kind=ledger.EntryKind.SETTLE, now=now)
     if moved:
+        ledger.close_task(conn, task.key_id, task.id, debited_at=task.created_at,
+                          returned=overpaid, kind=ledger.EntryKind.SETTLE, now=now)
         notify(conn, task, now)
     return moved
 

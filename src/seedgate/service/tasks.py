@@ -11,24 +11,27 @@ from typing import Any, Protocol, TypeVar
 
 from sqlalchemy.engine import Connection
 
-from seedgate.clock import now_ms
+from seedgate.clock import iso_utc, now_ms
 from seedgate.domain import idempotency
 from seedgate.domain.errors import ErrorKind, GatewayError
 from seedgate.domain.ids import is_task_id, new_task_id
 from seedgate.domain.keys import ApiKey
+from seedgate.domain.limits import DEFAULT_CONCURRENCY
 from seedgate.domain.paging import ListQuery, NumberedQuery
 from seedgate.domain.pricing import PriceTable
 from seedgate.domain.request import GenerationRequest, normalize
 from seedgate.domain.task import Task, TaskStatus
 from seedgate.media.storage import Storage, StorageUnavailable
 from seedgate.service import lifecycle
+from seedgate.shared.bus import Bus, Topic
 from seedgate.store import tasks as task_store
 from seedgate.store.database import Database, Unit
 from seedgate.store.idempotency import KeyTaken
-from seedgate.store.ledger import InsufficientBalance
+from seedgate.store.ledger import ConcurrencyCapReached, InsufficientBalance, SpendLimitReached
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
+CAP_RETRY_S = 5.0  # a task takes a minute or two: a slot frees up within seconds at best
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +67,11 @@ class TerminalCache:
         self._tasks[task.id] = task
 
     def discard(self, task_id: str) -> None:
-        self._tasks.pop(task_id, None)
+        """Forget a task (every task, if `task_id` is empty)."""
+        if task_id:
+            self._tasks.pop(task_id, None)
+        else:
+            self._tasks.clear()
 
 
 class TaskService:
@@ -74,8 +81,9 @@ class TaskService:
         prices: PriceTable,
         *,
         refresher: Refresher | None = None,
-        on_created: Callable[[], None] = lambda: None,
+        bus: Bus | None = None,
         clock: Callable[[], int] = now_ms,
+        default_cap: int = DEFAULT_CONCURRENCY,
         cache_entries: int = 100_000,
         storage: Storage | None = None,
         notify: lifecycle.Notify | None = None,
@@ -84,9 +92,11 @@ class TaskService:
         self._db = db
         self._prices = prices
         self._refresher = refresher
-        self._on_created = on_created
+        self._bus = bus or Bus()
         self._clock = clock
+        self._default_cap = default_cap
         self._finished = TerminalCache(cache_entries)
+        self._bus.subscribe(Topic.DELETED, self._finished.discard)
         self._storage = storage
         self._in_flight: set[tuple[int, str]] = set()
         self._notify = notify or lifecycle.unheard
@@ -101,7 +111,8 @@ class TaskService:
     ) -> Task:
         """Validate, price, debit and enqueue in one transaction."""
         task = self._new_task(key, dialect, request, client_request)
-        unit = partial(lifecycle.create, task=task, notify=self._notify)
+        unit = partial(lifecycle.create, task=task, default_cap=self._default_cap,
+                       notify=self._notify)
         await self._write_create(unit, task)
         return task
 
@@ -120,7 +131,8 @@ class TaskService:
         try:
             return await self._write_create(partial(
                 lifecycle.create_once, task=task, key=idempotency_key,
-                request_hash=request_hash, render=render, notify=self._notify), task)
+                request_hash=request_hash, render=render, default_cap=self._default_cap,
+                notify=self._notify), task)
         except lifecycle.Replay as replay:
             if replay.stored.request_hash != request_hash:
                 raise idempotency.reused(idempotency_key) from None
@@ -134,6 +146,10 @@ class TaskService:
         self, key: ApiKey, dialect: str, request: GenerationRequest, client_request: dict[str, Any]
     ) -> Task:
         normalized, price = self.quote(request)
+        if not key.limits.allows_model(normalized.model):
+            raise GatewayError(
+                ErrorKind.MODEL_NOT_ALLOWED, f"This API key may not use {normalized.model}; "
+                f"it may use {', '.join(key.limits.allowed_models)}.", param="model")
         now = self._clock()
         task = Task(
             id=new_task_id(), key_id=key.id, dialect=dialect, request=normalized,
@@ -153,7 +169,21 @@ class TaskService:
                 f"This task costs {task.price} credits but the balance is {exc.balance}. "
                 "Add credits or request a shorter, smaller or silent video.",
             ) from exc
-        self._on_created()
+        except ConcurrencyCapReached as exc:
+            raise GatewayError(
+                ErrorKind.CONCURRENCY_LIMITED,
+                f"This API key already has {exc.cap} unfinished tasks, its concurrency cap; "
+                "retry when one of them has finished.", retry_after=CAP_RETRY_S,
+            ) from exc
+        except SpendLimitReached as exc:
+            raise GatewayError(
+                ErrorKind.SPEND_LIMITED,
+                f"This task costs {task.price} credits, over this API key's spend limit of "
+                f"{exc.limit} credits per {exc.period} ({exc.left} left until "
+                f"{iso_utc(exc.resets_at)}).",
+                retry_after=max(1.0, (exc.resets_at - self._clock()) / 1000),
+            ) from exc
+        self._bus.publish(Topic.WORK)
         return result
 
     async def get(self, key: ApiKey, task_id: str, *, refresh: bool = True) -> Task:
@@ -233,7 +263,7 @@ class TaskService:
                                             notify=self._notify)):
             raise GatewayError(ErrorKind.CONFLICT, f"Task {task_id} is running and cannot be "
                                "deleted until it finishes; delete it then.")
-        self._finished.discard(task_id)
+        self._bus.publish(Topic.DELETED, task_id)
 
     async def _delete_media(self, task: Task) -> None:
         """A finished video's media goes first: while the storage cannot be reached, the

@@ -5,6 +5,10 @@ units are executed one after another inside a single transaction and made durabl
 commit, so that many durable creates a second cost one fsync per batch instead of one each.
 A unit that fails is isolated from the others: a `Refused` unit changed nothing, and any
 other failure makes the batch run again with a savepoint around each unit.
+
+A unit may ask for something to happen once its writes are durable (`after_commit`): the
+callbacks of a batch run on the event loop after its commit, and never for a unit whose
+writes were undone.
 """
 
 from __future__ import annotations
@@ -30,10 +34,13 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 Unit = Callable[[Connection], T]
+Callback = Callable[[], None]
+Outcome = tuple[bool, Any]
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 MAX_BATCH = 256
 PG_MIGRATION_LOCK = 0x5EED6A7E
+AFTER_COMMIT = "seedgate.after_commit"
 
 
 class Refused(Exception):
@@ -42,6 +49,11 @@ class Refused(Exception):
 
 class _UnitFailed(Exception):
     """A unit failed after it may have written: the batch must be rolled back."""
+
+
+def after_commit(conn: Connection, callback: Callback) -> None:
+    """Call `callback` once the write transaction `conn` is in has committed."""
+    conn.info[AFTER_COMMIT].append(callback)
 
 
 def normalize_url(url: str) -> str:
@@ -105,13 +117,14 @@ class Database:
 
     # -- migrations -------------------------------------------------------------------
 
-    def migrate(self) -> None:
-        """Bring the schema to the newest revision; safe when several processes start."""
+    def migrate(self, revision: str = "head") -> None:
+        """Bring the schema to `revision` (the newest by default); safe when several
+        processes start."""
         with self._migration_lock(), self.writer.begin() as conn:
             config = Config()
             config.set_main_option("script_location", str(MIGRATIONS))
             config.attributes["connection"] = conn
-            command.upgrade(config, "head")
+            command.upgrade(config, revision)
 
     @contextlib.contextmanager
     def _migration_lock(self) -> Iterator[None]:
@@ -136,8 +149,24 @@ class Database:
             return unit(conn)
 
     def write_sync(self, unit: Unit[T]) -> T:
+        result, callbacks = self._write_one(unit)
+        _run(callbacks)
+        return result
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[tuple[Connection, list[Callback]]]:
+        """A write transaction and the callbacks its units ask for after the commit."""
         with self.writer.begin() as conn:
-            return unit(conn)
+            callbacks: list[Callback] = []
+            conn.info[AFTER_COMMIT] = callbacks
+            try:
+                yield conn, callbacks
+            finally:
+                del conn.info[AFTER_COMMIT]
+
+    def _write_one(self, unit: Unit[T]) -> tuple[T, list[Callback]]:
+        with self._transaction() as (conn, callbacks):
+            return unit(conn), callbacks
 
     # -- asynchronous access (server, worker) -----------------------------------------
 
@@ -166,10 +195,12 @@ class Database:
             while len(batch) < MAX_BATCH and not self._queue.empty():
                 batch.append(self._queue.get_nowait())
             try:
-                outcomes = await loop.run_in_executor(self._write_pool, self._run_batch, batch)
+                outcomes, callbacks = await loop.run_in_executor(
+                    self._write_pool, self._run_batch, batch)
             except Exception as exc:  # the commit itself failed: nothing in the batch holds
                 log.exception("group commit of %d writes failed", len(batch))
-                outcomes = [(False, exc)] * len(batch)
+                outcomes, callbacks = [(False, exc)] * len(batch), []
+            _run(callbacks)
             for (_, future), (ok, value) in zip(batch, outcomes, strict=True):
                 if future.done():
                     continue
@@ -178,41 +209,49 @@ class Database:
                 else:
                     future.set_exception(value)
 
-    def _run_batch(self, batch: list[tuple[Unit[Any], asyncio.Future[Any]]]) -> list[Any]:
+    def _run_batch(self, batch: list[tuple[Unit[Any], asyncio.Future[Any]]]
+                   ) -> tuple[list[Outcome], list[Callback]]:
         if len(batch) == 1:
             try:
-                return [(True, self.write_sync(batch[0][0]))]
+                result, callbacks = self._write_one(batch[0][0])
             except Exception as exc:
-                return [(False, exc)]
+                return [(False, exc)], []
+            return [(True, result)], callbacks
         try:
             return self._run_together(batch)
         except _UnitFailed:
             return self._run_isolated(batch)
 
-    def _run_together(self, batch: list[tuple[Unit[Any], asyncio.Future[Any]]]) -> list[Any]:
+    def _run_together(self, batch: list[tuple[Unit[Any], asyncio.Future[Any]]]
+                      ) -> tuple[list[Outcome], list[Callback]]:
         """The fast path: no savepoints. Any failure other than a clean refusal rolls the
         whole batch back, to be run again with a savepoint around each unit."""
-        outcomes: list[tuple[bool, Any]] = []
-        with self.writer.begin() as conn:
+        outcomes: list[Outcome] = []
+        with self._transaction() as (conn, callbacks):
             for unit, _ in batch:
+                asked = len(callbacks)
                 try:
                     outcomes.append((True, unit(conn)))
                 except Refused as exc:
+                    del callbacks[asked:]
                     outcomes.append((False, exc))
                 except Exception as exc:
                     raise _UnitFailed from exc
-        return outcomes
+        return outcomes, callbacks
 
-    def _run_isolated(self, batch: list[tuple[Unit[Any], asyncio.Future[Any]]]) -> list[Any]:
-        outcomes: list[tuple[bool, Any]] = []
-        with self.writer.begin() as conn:
+    def _run_isolated(self, batch: list[tuple[Unit[Any], asyncio.Future[Any]]]
+                      ) -> tuple[list[Outcome], list[Callback]]:
+        outcomes: list[Outcome] = []
+        with self._transaction() as (conn, callbacks):
             for unit, _ in batch:
+                asked = len(callbacks)
                 try:
                     with conn.begin_nested():
                         outcomes.append((True, unit(conn)))
                 except Exception as exc:
+                    del callbacks[asked:]
                     outcomes.append((False, exc))
-        return outcomes
+        return outcomes, callbacks
 
     async def close(self) -> None:
         if self._committer is not None:
@@ -226,3 +265,11 @@ class Database:
         self.reader.dispose()
         if self.writer is not self.reader:
             self.writer.dispose()
+
+
+def _run(callbacks: list[Callback]) -> None:
+    for callback in callbacks:
+        try:
+            callback()
+        except Exception:
+            log.exception("an after-commit callback failed")

@@ -20,6 +20,12 @@ api_keys = sa.Table(
     sa.Column("created_at", sa.BigInteger, nullable=False),
     sa.Column("revoked_at", sa.BigInteger, nullable=True),
     sa.Column("strategy", sa.String(16), nullable=True),  # routing; None: the default
+    # Tenant controls (domain/limits.py); NULL: the server's default, or no limit.
+    sa.Column("max_concurrency", sa.Integer, nullable=True),
+    sa.Column("daily_spend", sa.BigInteger, nullable=True),
+    sa.Column("monthly_spend", sa.BigInteger, nullable=True),
+    sa.Column("allowed_ips", sa.JSON, nullable=True),
+    sa.Column("allowed_models", sa.JSON, nullable=True),
 )
 
 balances = sa.Table(
@@ -27,6 +33,13 @@ balances = sa.Table(
     metadata,
     sa.Column("key_id", BigId, sa.ForeignKey("api_keys.id"), primary_key=True),
     sa.Column("balance", sa.BigInteger, nullable=False),
+    # Running totals that the limits are checked against, in the debit's own statement:
+    # unfinished tasks, and the net spend of the tasks created on `day` and in `month`.
+    sa.Column("active_tasks", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("day", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("day_spent", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("month", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("month_spent", sa.BigInteger, nullable=False, server_default="0"),
     sa.CheckConstraint("balance >= 0", name="balance_not_negative"),
 )
 

@@ -76,16 +76,23 @@ class DeliveryEngine:
         self._jitter = jitter
         self._rng = rng
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+        self._wake = asyncio.Event()
+
+    def wake(self, _subject: str = "") -> None:
+        """Deliveries were queued: send now instead of at the next poll."""
+        self._wake.set()
 
     async def run(self) -> None:
         while True:
+            self._wake.clear()
             try:
                 handled = await self.run_once()
             except Exception:
                 log.exception("webhook delivery round failed; retrying")
                 handled = 0
             if not handled:
-                await asyncio.sleep(self._poll_s)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), self._poll_s)
 
     async def run_once(self) -> int:
         """Send every delivery due now (at most `concurrency`); how many were attempted."""

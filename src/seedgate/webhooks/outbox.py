@@ -13,6 +13,7 @@ from seedgate.domain.webhooks import Delivery, DeliveryStatus
 from seedgate.media.signing import UrlSigner
 from seedgate.store import tasks as task_store
 from seedgate.store import webhooks as store
+from seedgate.store.database import Callback, after_commit
 from seedgate.webhooks import events
 
 DISABLED = "The endpoint answered 410 Gone earlier and is disabled; replay a delivery to "\
@@ -24,10 +25,12 @@ def new_event_id() -> str:
 
 
 class Outbox:
-    def __init__(self, signer: UrlSigner, base_url: str, media_ttl: int) -> None:
+    def __init__(self, signer: UrlSigner, base_url: str, media_ttl: int,
+                 on_queued: Callback = lambda: None) -> None:
         self._signer = signer
         self._base_url = base_url
         self._media_ttl = media_ttl
+        self._on_queued = on_queued  # called once a delivery is committed
 
     def record(self, conn: Connection, task: Task, now: int) -> None:
         """After a change of `task` in this transaction: queue its event, if the task has
@@ -52,3 +55,5 @@ class Outbox:
             step=0, attempts=0, next_attempt_at=now, created_at=now,
             last_error=DISABLED if disabled else None, finished_at=now if disabled else None,
         ))
+        if not disabled:
+            after_commit(conn, self._on_queued)
