@@ -91,6 +91,13 @@ class Bucket:
         return objects(self.location)
 
 
+def process_env(media_url: str) -> dict[str, str]:
+    """What points a `seedgate` process at the test server: the variables an operator sets."""
+    return {"SEEDGATE_MEDIA_URL": media_url, "AWS_ENDPOINT_URL_S3": ENDPOINT,
+            "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test-secret",
+            "AWS_REGION": "us-east-1"}
+
+
 def media_overrides() -> dict[str, Any]:
     """Settings that put a test gateway's media in S3 when SEEDGATE_TEST_MEDIA_URL asks."""
     if not MEDIA_URL:

@@ -286,7 +286,7 @@ def test_a_storage_outage_delays_a_result_instead_of_failing_it(
         tmp_path: Path, db: Database) -> None:
     key, _ = Accounts(db).create_key("k", credits=1000)
     task = replace(new_task(key.id, "task_" + "c" * 24), deadline_at=now_ms() + 3_600_000)
-    db.write_sync(partial(lifecycle.create, task=task))
+    db.write_sync(partial(lifecycle.create, task=task, default_cap=0))
     db.write_sync(partial(lifecycle.start, task=task, provider="p", now=now_ms()))
     storage = FlakyStorage(tmp_path / "media", failures=2)
     video = tmp_path / "render.mp4"
