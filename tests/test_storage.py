@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TypeVar
 
 import pytest
+from pydantic import SecretStr
 
 from seedgate.clock import now_ms
 from seedgate.config import Settings
@@ -256,6 +257,24 @@ def test_s3_is_reached_through_the_standard_aws_variables(
 
     run(scenario)
     assert s3_bucket.objects() == {"inputs/env.png": b"through the environment"}
+
+
+def test_credentials_never_reach_the_log_even_at_debug(
+        s3_bucket: s3.Bucket, caplog: pytest.LogCaptureFixture) -> None:
+    settings = s3.settings().model_copy(update={"session_token": SecretStr("tok-secret-12")})
+    storage = S3Storage(s3_bucket.location, settings)
+
+    async def scenario() -> None:
+        try:
+            await storage.put_bytes("inputs/a.png", b"a")
+            await storage.check()
+        finally:
+            await storage.close()
+
+    with caplog.at_level(logging.DEBUG):
+        run(scenario)
+    assert "tok-secret-12" not in caplog.text and "test-secret" not in caplog.text
+    assert s3_bucket.objects() == {"inputs/a.png": b"a"}
 
 
 def test_credentials_in_settings_never_show(tmp_path: Path) -> None:

@@ -36,10 +36,15 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 DELETE_BATCH = 1000  # the most keys one DeleteObjects call takes
+# At DEBUG, botocore logs each request's signed headers (session tokens included): its
+# loggers stay at WARNING whatever the gateway's log level.
+QUIET_LOGGERS = ("boto3", "botocore", "s3transfer")
 
 
 class S3Storage(Storage):
     def __init__(self, where: S3Location, settings: S3Settings) -> None:
+        for name in QUIET_LOGGERS:
+            logging.getLogger(name).setLevel(logging.WARNING)
         self._bucket = where.bucket
         self._prefix = where.prefix
         session = boto3.session.Session(
