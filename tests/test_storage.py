@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import re
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -39,6 +40,7 @@ from .conftest import free_port
 from .test_store import new_task
 
 T = TypeVar("T")
+README = Path(__file__).parents[1] / "README.md"
 
 
 @pytest.fixture(params=["local", "s3"])
@@ -230,6 +232,23 @@ def test_media_url_selects_s3_and_refuses_nonsense(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="both access_key_id and secret_access_key") as half:
         Settings(home=tmp_path, media_url="s3://bucket", s3={"secret_access_key": "hunter2"})
     assert "hunter2" not in str(half.value)
+
+
+def test_the_readme_example_configures_s3(tmp_path: Path,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    section = README.read_text().split("## Media", 1)[1]
+    found = re.search(r"```toml\n(.*?)```", section, re.DOTALL)
+    assert found is not None
+    config = tmp_path / "seedgate.toml"
+    config.write_text(found.group(1))
+    monkeypatch.setenv("SEEDGATE_CONFIG", str(config))
+    settings = Settings(home=tmp_path)
+    assert settings.media_bucket == S3Location("acme-media", "seedgate/")
+    assert settings.s3.endpoint_url == "https://minio.internal:9000"
+    assert settings.s3.addressing_style == "path"
+    storage = media_storage(settings)
+    assert isinstance(storage, S3Storage)
+    run(storage.close)
 
 
 def test_s3_is_reached_through_the_standard_aws_variables(
