@@ -55,7 +55,7 @@ class Server:
             [*SEEDGATE, "serve", "--port", str(self.port), *args], env=env,
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         )
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 120  # a start takes seconds, many on a loaded machine
         while True:
             try:
                 httpx.get(f"{self.url}/api/status", timeout=1)

@@ -313,9 +313,10 @@ def test_a_concurrency_cap_keeps_tasks_queued(
         upstream: RunningGateway, make_gateway: Any) -> None:
     a = front(make_gateway, ark("b", upstream.url, max_concurrency=1))
     with a.client(a.new_key()) as client:
-        first = create(client, small(f"first {SLOW}"))
+        # The first holds the slot long enough to be seen holding it on a loaded machine.
+        first = create(client, small("first @sim:delay=10"))
         second = create(client, small(f"second {SLOW}"))
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + 60
         while client.get(f"{TASKS}/{first}").json()["status"] != "running":
             assert time.monotonic() < deadline
             time.sleep(0.05)
