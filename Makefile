@@ -6,8 +6,13 @@ STAMP := $(VENV)/.installed
 SERVING := $(VENV)/.serving
 TEST_DATABASE_URL ?= postgresql://127.0.0.1:5432/test
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
+# The S3-compatible server of the tests (moto, started by `services`), and the bucket that
+# the PostgreSQL pass keeps every gateway's media in.
+S3_PORT ?= 4566
+TEST_MEDIA_URL ?= s3://seedgate-test
+export SEEDGATE_TEST_S3_ENDPOINT := http://127.0.0.1:$(S3_PORT)
 
-.PHONY: serve test test-sqlite test-postgres lint bench bench-upstream clean
+.PHONY: serve services test test-sqlite test-postgres lint bench bench-upstream clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,7 +30,11 @@ $(STAMP): pyproject.toml | $(BIN)/python
 serve: $(SERVING)
 	SEEDGATE_HOME=$${SEEDGATE_HOME:-$(CURDIR)/var} $(BIN)/seedgate serve
 
-test: $(STAMP) lint test-sqlite test-postgres
+test: $(STAMP) lint services test-sqlite test-postgres
+
+# The servers the tests talk to, started unless already running (see .ci/services).
+services: $(STAMP)
+	BIN=$(BIN) S3_PORT=$(S3_PORT) .ci/services
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
@@ -41,15 +50,17 @@ $(CHROMIUM):
 	apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core
 
-test-sqlite: $(STAMP) $(CHROMIUM)
+# The embedded configuration: SQLite, state in the process, media on disk.
+test-sqlite: $(STAMP) services $(CHROMIUM)
 	$(PYTEST)
 
-# The scale-out configuration: PostgreSQL, and state shared through Redis.
-test-postgres: $(STAMP) $(CHROMIUM)
+# The scale-out configuration: PostgreSQL, state shared through Redis, media in S3.
+test-postgres: $(STAMP) services $(CHROMIUM)
 	SEEDGATE_TEST_DATABASE_URL=$(TEST_DATABASE_URL) SEEDGATE_TEST_REDIS_URL=$(TEST_REDIS_URL) \
+		SEEDGATE_TEST_MEDIA_URL=$(TEST_MEDIA_URL) \
 		$(PYTEST)
 
-bench: $(STAMP)
+bench: $(STAMP) services
 	$(BIN)/python bench/run.py
 
 bench-upstream: $(STAMP)

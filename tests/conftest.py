@@ -1,7 +1,8 @@
 """Fixtures: a real gateway on a loopback port, on SQLite or (with
 SEEDGATE_TEST_DATABASE_URL) on PostgreSQL in a schema of its own; with
 SEEDGATE_TEST_REDIS_URL, the gateways of a test share their state through Redis, under a
-key prefix of the test's own."""
+key prefix of the test's own; with SEEDGATE_TEST_MEDIA_URL, each keeps its media in the
+tests' S3 server under a prefix of its own."""
 
 from __future__ import annotations
 
@@ -26,9 +27,11 @@ from seedgate.config import Settings
 from seedgate.domain.limits import KeyLimits
 from seedgate.gateway import Gateway
 from seedgate.http.app import create_app
+from seedgate.media.config import parse_media_url
 from seedgate.server import http_server
 from seedgate.store.database import Database, normalize_url
 
+from . import s3
 from .helpers import MediaServer
 
 TEST_DATABASE_URL = os.environ.get("SEEDGATE_TEST_DATABASE_URL")
@@ -65,6 +68,19 @@ def fresh_database(tmp_path: Path, name: str = "seedgate") -> Iterator[DatabaseT
         with admin.begin() as conn:
             conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def media_bucket() -> None:
+    """The bucket of SEEDGATE_TEST_MEDIA_URL, made once (xdist workers may race)."""
+    if s3.MEDIA_URL:
+        s3.ensure_bucket(parse_media_url(s3.MEDIA_URL).bucket)
+
+
+@pytest.fixture
+def s3_bucket() -> Iterator[s3.Bucket]:
+    with s3.Bucket() as bucket:
+        yield bucket
 
 
 @contextlib.contextmanager
@@ -112,6 +128,7 @@ def gateway_settings(home: Path, database: DatabaseTarget, **overrides: Any) -> 
         # The input images and webhook receivers of the tests listen on 127.0.0.1; other
         # loopback addresses (127.0.0.2, ::1) stay refused, for the SSRF tests.
         "outbound_allow": "127.0.0.1/32",
+        **s3.media_overrides(),
         **overrides,
     }
     return Settings(**values)
@@ -167,6 +184,8 @@ class ThreadedServer:
         self.loop.call_soon_threadsafe(self.server.stop)
         self.thread.join(timeout=20)
         self.loop.close()
+        if (bucket := self.settings.media_bucket) is not None:
+            s3.empty(bucket)
 
 
 @pytest.fixture

@@ -19,8 +19,8 @@ import pytest
 from seedgate.config import Settings
 from seedgate.domain.networks import parse_networks
 from seedgate.media.inputs import InputError, InputFetcher
+from seedgate.media.local import LocalStorage
 from seedgate.media.signing import UrlSigner
-from seedgate.media.storage import LocalStorage
 from seedgate.net.fetch import GuardedHttp, Limits
 from seedgate.net.guard import OutboundGuard, Refused, is_public
 
@@ -132,7 +132,7 @@ def test_input_fetcher_refuses_and_reads_its_own_uploads(
 ) -> None:
     guard = OutboundGuard(parse_networks("127.0.0.1/32"))
     storage = LocalStorage(tmp_path)
-    storage.put_bytes("inputs/own.png", b"uploaded")
+    asyncio.run(storage.put_bytes("inputs/own.png", b"uploaded"))
     signer = UrlSigner(b"s")
     port = receiver.httpd.server_port
     receiver.answer("/img", Answer(302, {"location": f"http://[::1]:{port}/img"}))

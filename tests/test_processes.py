@@ -13,6 +13,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+from seedgate.media.config import parse_media_url
+from seedgate.media.probe import probe_video
+
+from . import s3
 from .conftest import DatabaseTarget, free_port
 from .helpers import wait_for_status
 
@@ -20,7 +24,7 @@ SEEDGATE = [sys.executable, "-m", "seedgate.cli"]
 
 
 @pytest.fixture
-def env(tmp_path: Path, database: DatabaseTarget) -> dict[str, str]:
+def env(tmp_path: Path, database: DatabaseTarget) -> Iterator[dict[str, str]]:
     values = {
         **os.environ, "SEEDGATE_HOME": str(tmp_path / "home"), "DATABASE_URL": database.url,
         "SEEDGATE_LEASE_SECONDS": "2", "SEEDGATE_WORKER_POLL_INTERVAL": "0.1",
@@ -28,7 +32,12 @@ def env(tmp_path: Path, database: DatabaseTarget) -> dict[str, str]:
     }
     if database.schema:
         values["SEEDGATE_DATABASE_SCHEMA"] = database.schema
-    return values
+    media = s3.media_overrides()
+    if media:
+        values.update(s3.process_env(media["media_url"]))
+    yield values
+    if media:
+        s3.empty(parse_media_url(media["media_url"]))
 
 
 def seedgate(env: dict[str, str], *args: str) -> str:
@@ -46,7 +55,7 @@ class Server:
             [*SEEDGATE, "serve", "--port", str(self.port), *args], env=env,
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         )
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 120  # a start takes seconds, many on a loaded machine
         while True:
             try:
                 httpx.get(f"{self.url}/api/status", timeout=1)
@@ -222,3 +231,35 @@ def test_first_start_prints_the_console_and_an_admin_token_that_rotates(
                            text=True, timeout=60, check=False)
     assert again.returncode == 1 and "cannot be shown again" in again.stdout
     assert "sga_" not in second.output()  # the token is shown on first start only
+
+
+def test_a_worker_on_another_machine_stores_what_the_api_serves(
+        env: dict[str, str], tmp_path: Path, servers: list[Server], s3_bucket: s3.Bucket
+) -> None:
+    """Two machines (two homes, nothing shared on disk) with one database, one signing
+    secret and one bucket: the worker's video downloads through the API server."""
+    shared = {**env, **s3.process_env(s3_bucket.url), "SEEDGATE_SECRET": "one-for-all"}
+    api_env = {**shared, "SEEDGATE_HOME": str(tmp_path / "api")}
+    worker_env = {**shared, "SEEDGATE_HOME": str(tmp_path / "worker")}
+    key = seedgate(api_env, "keys", "create", "--init", "--name", "k", "--credits", "1000",
+                   "--quiet").strip()
+    api = Server(api_env, "--no-worker")
+    servers.append(api)
+    worker = subprocess.Popen([*SEEDGATE, "worker"], env=worker_env)
+    try:
+        with api.client(key) as client:
+            task_id = client.post("/api/generate", json={
+                "prompt": "made elsewhere", "aspect_ratio": "1:1", "duration": "5"},
+            ).json()["data"]["task_id"]
+            data = wait_for_status(client, task_id, {"SUCCESS", "FAILED"}, timeout=60)
+    finally:
+        worker.terminate()
+        assert worker.wait(timeout=30) == 0
+    assert data["status"] == "SUCCESS", data
+    assert f"videos/{task_id}.mp4" in s3_bucket.objects()
+    clip = tmp_path / "clip.mp4"
+    clip.write_bytes(httpx.get(data["response"][0]).content)
+    info = probe_video(clip)
+    assert (info.width, info.height) == (960, 960)
+    assert info.duration_s == pytest.approx(5.0, abs=0.05)
+    assert not any((tmp_path / home / "media").exists() for home in ("api", "worker"))

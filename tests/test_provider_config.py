@@ -15,8 +15,8 @@ import pytest
 from seedgate import cli
 from seedgate.config import Settings
 from seedgate.media.inputs import InputFetcher
+from seedgate.media.local import LocalStorage
 from seedgate.media.signing import UrlSigner
-from seedgate.media.storage import LocalStorage
 from seedgate.net.fetch import GuardedHttp
 from seedgate.net.guard import OutboundGuard
 from seedgate.providers.client import UpstreamClient

@@ -23,6 +23,7 @@ from seedgate.store import attempts, keys, schema
 from seedgate.store.tasks import get_task
 from seedgate.store.webhooks import deliveries_of
 
+from . import s3
 from .conftest import (
     DatabaseTarget,
     RunningGateway,
@@ -61,11 +62,12 @@ def provider(name: str, kind: str, base_url: str, **extra: Any) -> dict[str, Any
     return {"name": name, "kind": kind, "base_url": base_url, "api_key_env": KEY_ENV, **extra}
 
 
-def front(make_gateway: Any, *providers: dict[str, Any], **routing: Any) -> RunningGateway:
+def front(make_gateway: Any, *providers: dict[str, Any],
+          settings: dict[str, Any] | None = None, **routing: Any) -> RunningGateway:
     """Gateway A, routing to `providers`, with callbacks to itself."""
     port = free_port()
     return make_gateway(  # type: ignore[no-any-return]
-        port=port, providers=list(providers),
+        port=port, providers=list(providers), **(settings or {}),
         routing={**FAST_ROUTING, "callback_url": f"http://127.0.0.1:{port}", **routing})
 
 
@@ -312,9 +314,10 @@ def test_a_concurrency_cap_keeps_tasks_queued(
         upstream: RunningGateway, make_gateway: Any) -> None:
     a = front(make_gateway, ark("b", upstream.url, max_concurrency=1))
     with a.client(a.new_key()) as client:
-        first = create(client, small(f"first {SLOW}"))
+        # The first holds the slot long enough to be seen holding it on a loaded machine.
+        first = create(client, small("first @sim:delay=10"))
         second = create(client, small(f"second {SLOW}"))
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + 60
         while client.get(f"{TASKS}/{first}").json()["status"] != "running":
             assert time.monotonic() < deadline
             time.sleep(0.05)
@@ -475,3 +478,25 @@ def test_a_restarted_worker_resumes_without_submitting_again(
         assert wait(client, task_id)["status"] == "succeeded"
     assert [x.state.value for x in attempts_of(second, task_id)] == ["finished"]
     assert ledger_kinds(second, task_id) == ["debit"]
+
+
+def test_mirrored_results_land_in_the_bucket(upstream: RunningGateway, make_gateway: Any,
+                                              s3_bucket: s3.Bucket, tmp_path: Path) -> None:
+    prefix, body = KINDS["ark-byteplus"]
+    a = front(make_gateway, provider("b", "ark-byteplus", upstream.url + prefix),
+              settings={"media_url": s3_bucket.url, "s3": s3.settings()})
+    with a.client(a.new_key(credits=100_000)) as client:
+        task = wait(client, create(client, body))
+    assert task["status"] == "succeeded", task
+    stored = s3_bucket.objects()
+    assert set(stored) == {f"videos/{task['id']}.mp4", f"frames/{task['id']}.png"}
+    video = tmp_path / "mirrored.mp4"
+    video.write_bytes(httpx.get(task["content"]["video_url"]).content)
+    assert video.read_bytes() == stored[f"videos/{task['id']}.mp4"]
+    info = probe_video(video)
+    assert (info.width, info.height) == (864, 496)
+    assert info.duration_s == pytest.approx(4.0, abs=0.05)
+    frame = httpx.get(task["content"]["last_frame_url"])
+    assert frame.content == stored[f"frames/{task['id']}.png"]
+    assert not a.settings.media_dir.exists()  # nothing stored on the local disk
+    assert not list((a.settings.home / "mirror").rglob("*.mp4"))  # the download is gone

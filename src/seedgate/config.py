@@ -20,6 +20,7 @@ from seedgate.domain.limits import DEFAULT_CONCURRENCY
 from seedgate.domain.networks import Network, parse_networks
 from seedgate.domain.pricing import PriceTable
 from seedgate.home import locate
+from seedgate.media.config import S3Location, S3Settings, parse_media_url
 from seedgate.providers.config import ProviderSettings, RoutingSettings
 
 DAY_S = 86_400
@@ -34,7 +35,9 @@ def _config_file() -> Path:
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="SEEDGATE_", extra="forbid")
+    # Errors name the field and the reason, never the value: it may hold a credential.
+    model_config = SettingsConfigDict(env_prefix="SEEDGATE_", extra="forbid",
+                                      hide_input_in_errors=True)
 
     home: Path = Field(default_factory=_home)
     host: str = "127.0.0.1"
@@ -51,6 +54,9 @@ class Settings(BaseSettings):
     public_url: str | None = None
     secret: str | None = None
     media_ttl: int = Field(default=15 * DAY_S, ge=60)
+    media_url: str | None = Field(default=None, description="s3://bucket/prefix: media in "
+                                  "S3-compatible storage; unset: on the local disk")
+    s3: S3Settings = Field(default_factory=S3Settings)
     simulator_latency: float = Field(default=5.0, ge=0)
     render_processes: int = Field(default=1, ge=1)
     worker_concurrency: int = Field(default=32, ge=1)
@@ -77,6 +83,14 @@ class Settings(BaseSettings):
         text = value if isinstance(value, str) else ",".join(str(v) for v in value)
         parse_networks(text)
         return text
+
+    @field_validator("media_url")
+    @classmethod
+    def _media_url(cls, value: str | None) -> str | None:
+        if value:
+            parse_media_url(value)
+        return value or None
+
     providers: list[ProviderSettings] = Field(default_factory=list)
     routing: RoutingSettings = Field(default_factory=RoutingSettings)
 
@@ -99,6 +113,11 @@ class Settings(BaseSettings):
     @property
     def media_dir(self) -> Path:
         return self.home / "media"
+
+    @property
+    def media_bucket(self) -> S3Location | None:
+        """Where media lives in object storage; None: on the local disk (`media_dir`)."""
+        return parse_media_url(self.media_url) if self.media_url else None
 
     @property
     def simulator_dir(self) -> Path:

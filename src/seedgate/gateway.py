@@ -17,8 +17,9 @@ from seedgate.engine.refresh import Refresher
 from seedgate.engine.schedule import PollSchedule
 from seedgate.engine.worker import Worker
 from seedgate.media.inputs import InputFetcher
+from seedgate.media.local import LocalStorage
 from seedgate.media.signing import UrlSigner
-from seedgate.media.storage import LocalStorage
+from seedgate.media.storage import Storage, StorageUnavailable
 from seedgate.net.fetch import GuardedHttp
 from seedgate.net.guard import OutboundGuard
 from seedgate.providers.client import UpstreamClient
@@ -51,11 +52,21 @@ log = logging.getLogger(__name__)
 SHARE_INTERVAL_S = 1.0
 
 
+def media_storage(settings: Settings) -> Storage:
+    """S3-compatible object storage when `media_url` is set, else the local disk."""
+    bucket = settings.media_bucket
+    if bucket is None:
+        return LocalStorage(settings.media_dir)
+    from seedgate.media.s3 import S3Storage  # boto3 loads only when media is in S3
+
+    return S3Storage(bucket, settings.s3)
+
+
 class Gateway:
     def __init__(self, settings: Settings, *, run_worker: bool = True) -> None:
         self.settings = settings
         self.db = Database(settings.resolved_database_url, schema=settings.database_schema)
-        self.storage = LocalStorage(settings.media_dir)
+        self.storage = media_storage(settings)
         self.signer_secret = settings.signing_secret()
         self.signer = UrlSigner(self.signer_secret)
         # State shared by processes: in Redis when configured, else in this process.
@@ -142,6 +153,7 @@ class Gateway:
 
     async def start(self) -> None:
         await asyncio.to_thread(self.db.migrate)
+        await self._check_storage()
         await self.bus.start()
         if self.redis is not None:
             self._background.append(asyncio.create_task(self._share(), name="shared-state"))
@@ -153,6 +165,15 @@ class Gateway:
             self._background.append(
                 asyncio.create_task(self.deliveries.run(), name="webhook-delivery"))
 
+    async def _check_storage(self) -> None:
+        """Say where media goes, and warn at once if it cannot get there (the gateway
+        serves anyway: tasks queue, and media is stored once the storage is back)."""
+        log.info("media storage: %s", self.storage.location)
+        try:
+            await self.storage.check()
+        except StorageUnavailable as exc:
+            log.warning("%s", exc)
+
     async def stop(self) -> None:
         for task in self._background:
             task.cancel()
@@ -162,6 +183,7 @@ class Gateway:
         await self.provider.close()
         await self.outbound.close()
         await self.upstream_http.aclose()
+        await self.storage.close()
         await self.bus.stop()
         if self.redis is not None:
             await self.redis.close()

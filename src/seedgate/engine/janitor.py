@@ -12,11 +12,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from functools import partial
 
 from seedgate.clock import now_ms
 from seedgate.domain.idempotency import KEEP_MS
-from seedgate.media.storage import LocalStorage
+from seedgate.media.storage import Storage
 from seedgate.store import idempotency
 from seedgate.store import webhooks as webhook_store
 from seedgate.store.database import Database
@@ -27,18 +28,19 @@ GRACE_S = 86_400
 
 
 class Janitor:
-    def __init__(self, db: Database, storage: LocalStorage, media_ttl_s: int,
-                 interval_s: float = 3600) -> None:
+    def __init__(self, db: Database, storage: Storage, media_ttl_s: int,
+                 interval_s: float = 3600, clock: Callable[[], float] = time.time) -> None:
         self._db = db
         self._storage = storage
         self._media_ttl_s = media_ttl_s
         self._interval_s = interval_s
+        self._clock = clock
 
     async def sweep(self) -> tuple[int, int, int]:
         """Returns how many media files, idempotency keys and webhook deliveries were
         removed."""
-        cutoff = time.time() - self._media_ttl_s - GRACE_S
-        files = await asyncio.to_thread(self._storage.remove_older_than, cutoff)
+        cutoff = self._clock() - self._media_ttl_s - GRACE_S
+        files = await self._storage.remove_older_than(cutoff)
         keys = await self._db.write(partial(idempotency.prune, before=now_ms() - KEEP_MS))
         hooks = await self._db.write(partial(webhook_store.prune, before=int(cutoff * 1000)))
         if files or keys or hooks:

@@ -7,13 +7,14 @@ import logging
 from collections.abc import Callable
 from dataclasses import replace
 from functools import partial
+from pathlib import Path
 
 from seedgate.clock import now_ms
 from seedgate.domain.catalog import CATALOG
 from seedgate.domain.errors import FailureCode
 from seedgate.domain.pricing import PriceTable
 from seedgate.domain.task import Outputs, Task, TaskStatus
-from seedgate.media.storage import LocalStorage
+from seedgate.media.storage import Storage, StorageUnavailable
 from seedgate.providers.base import UpstreamResult
 from seedgate.service import lifecycle
 from seedgate.store import tasks as task_store
@@ -21,10 +22,12 @@ from seedgate.store.database import Database
 
 log = logging.getLogger(__name__)
 
+STORE_RETRY_S = (0.5, 30.0)  # first and longest pause between tries to store a result
+
 
 class Outcomes:
     def __init__(
-        self, db: Database, storage: LocalStorage, prices: PriceTable, *,
+        self, db: Database, storage: Storage, prices: PriceTable, *,
         clock: Callable[[], int] = now_ms, notify: lifecycle.Notify | None = None,
         announce: Callable[[str], None] = lambda task_id: None,
     ) -> None:
@@ -61,9 +64,9 @@ class Outcomes:
         """Copy the result into storage, then mark the task succeeded and settle its price."""
         video_key = f"videos/{task.id}.mp4"
         frame_key = f"frames/{task.id}.png" if result.last_frame else None
-        await asyncio.to_thread(self._storage.put_file, video_key, result.video)
+        await self._store(task, video_key, result.video)
         if frame_key and result.last_frame:
-            await asyncio.to_thread(self._storage.put_file, frame_key, result.last_frame)
+            await self._store(task, frame_key, result.last_frame)
         outputs = Outputs(video_key, result.rendition, frame_key)
         model = CATALOG[task.model]
         assert task.request.resolution is not None
@@ -73,6 +76,22 @@ class Outcomes:
             lifecycle.succeed, task=task, outputs=outputs, final_price=min(final_price, task.price),
             now=self._clock(), notify=self._notify,
         ))
+
+    async def _store(self, task: Task, key: str, source: Path) -> None:
+        """An outage of the media storage delays the task instead of failing it: storing
+        is retried, with growing pauses, until the task's deadline."""
+        pause, longest = STORE_RETRY_S
+        while True:
+            try:
+                await self._storage.put_file(key, source)
+                return
+            except StorageUnavailable as exc:
+                if self._clock() + pause * 1000 >= task.deadline_at:
+                    raise
+                log.warning("storing %s of task %s failed, retrying in %.1f s: %s",
+                            key, task.id, pause, exc)
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, longest)
 
     async def reload(self, task: Task) -> Task:
         """The task as stored; one deleted meanwhile reads as cancelled, so nobody drives

@@ -24,6 +24,7 @@ from seedgate.http.plumbing import (
     base_url,
     json_reply,
     scope_client,
+    send_chunks,
 )
 
 
@@ -42,6 +43,12 @@ class Call:
     raw_query: str = ""  # for repeated keys, which `query` collapses to their last value
     prefer: str | None = None
     client: str | None = None  # the client's IP address (through trusted proxies)
+    headers: list[tuple[bytes, bytes]] = field(default_factory=list)  # all, as received
+
+    def header(self, name: bytes) -> str | None:
+        """A header the fields above do not hold (`name` in lower case)."""
+        return next((value.decode("latin-1") for key, value in self.headers if key == name),
+                    None)
 
 
 Endpoint = Callable[[Call], Awaitable[Reply]]
@@ -81,7 +88,7 @@ class JsonRoutes:
             reply = json_reply({"error": {"code": "method_not_allowed",
                                           "message": f"Use {allowed} on this path."}},
                                405, {"allow": allowed})
-            await send_reply(send, reply, self.request_id())
+            await send_reply(send, receive, reply, self.request_id())
             return
         authorization = host = content_type = idempotency_key = prefer = forwarded = None
         for name, value in scope["headers"]:
@@ -107,8 +114,9 @@ class JsonRoutes:
             base_url=base_url(self.gateway, scope["scheme"], host), path_params=path_params,
             content_type=content_type, idempotency_key=idempotency_key, raw_query=raw_query,
             prefer=prefer, client=scope_client(self.gateway, scope, forwarded),
+            headers=scope["headers"],
         )
-        await send_reply(send, await endpoint(call), self.request_id())
+        await send_reply(send, receive, await endpoint(call), self.request_id())
 
 
 def body_limit(content_type: str | None) -> int:
@@ -134,12 +142,16 @@ async def read_body(receive: Receive, limit: int = MAX_BODY_BYTES) -> bytes:
             return b"".join(chunks)
 
 
-async def send_reply(send: Send, reply: Reply, request_id: bytes) -> None:
+async def send_reply(send: Send, receive: Receive, reply: Reply, request_id: bytes) -> None:
     headers = [
         (b"content-type", reply.media_type.encode()),
-        (b"content-length", str(len(reply.body)).encode()),
         (b"x-request-id", request_id),
         *((name.encode(), value.encode()) for name, value in reply.headers.items()),
     ]
+    if reply.stream is None:
+        headers.append((b"content-length", str(len(reply.body)).encode()))
     await send({"type": "http.response.start", "status": reply.status, "headers": headers})
-    await send({"type": "http.response.body", "body": reply.body})
+    if reply.stream is None:
+        await send({"type": "http.response.body", "body": reply.body})
+        return
+    await send_chunks(send, receive, reply.stream)

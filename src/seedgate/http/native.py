@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable
 from functools import partial
 from typing import Any
@@ -17,11 +18,14 @@ from seedgate.domain.task import Task, TaskStatus
 from seedgate.gateway import Gateway
 from seedgate.http.fastpath import Call, Methods
 from seedgate.http.forms import is_form, parse_form
-from seedgate.http.media import MEDIA_TYPES, output_urls
+from seedgate.http.media import UNAVAILABLE_RETRY_S, media_reply, output_urls, store_upload
 from seedgate.http.plumbing import Reply, ReplyCache, answer, authorize, json_reply, parse_json
 from seedgate.media.images import UnsupportedImage
+from seedgate.media.storage import NotStored, StorageUnavailable
 from seedgate.media.uploads import stage_image
 from seedgate.service.watch import wait_for_end
+
+log = logging.getLogger(__name__)
 
 REFERENCE = "input_reference"
 
@@ -73,7 +77,7 @@ class NativeEndpoints:
         upload = await self._reference(key, image, call.base_url) if image is not None else None
         request, parameters = codec.decode_create(fields, upload[0] if upload else None)
         if upload is not None:
-            await asyncio.to_thread(self.gateway.storage.put_bytes, upload[1], image)
+            await store_upload(self.gateway.storage, upload[1], image)
         tasks = self.gateway.tasks
         wait = codec.decode_wait(call.prefer, self.gateway.settings.max_wait)
         if call.idempotency_key is None:
@@ -145,13 +149,16 @@ class NativeEndpoints:
         key = await authorize(self.gateway, call.authorization, call.client)
         variant = codec.decode_variant(call.query)
         task = await self.gateway.tasks.get(key, call.path_params["video_id"])
-        path = self.gateway.storage.path(_content_key(task, variant))
         try:
-            data = await asyncio.to_thread(path.read_bytes)
-        except FileNotFoundError:
+            return await media_reply(self.gateway.storage, _content_key(task, variant),
+                                     call.method, lambda name: call.header(name.encode()))
+        except NotStored:
             raise GatewayError(ErrorKind.NOT_FOUND, f"The {variant} of video {task.id} has "
                                "expired and was removed.") from None
-        return Reply(200, data, media_type=MEDIA_TYPES[path.suffix])
+        except StorageUnavailable as exc:
+            log.warning("video content failed: %s", exc)
+            raise GatewayError(ErrorKind.UNAVAILABLE, "The media storage cannot be reached "
+                               "now; retry shortly.", retry_after=UNAVAILABLE_RETRY_S) from exc
 
     # -- changes ------------------------------------------------------------------------
 

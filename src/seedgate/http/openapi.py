@@ -27,8 +27,8 @@ from seedgate.domain.paging import MAX_PAGE
 from seedgate.domain.request import MediaKind, Role
 from seedgate.engine.callbacks import PATH as CALLBACKS
 from seedgate.http.ark import TASKS as ARK_TASKS
-from seedgate.http.media import MEDIA_TYPES
 from seedgate.http.plumbing import JSON
+from seedgate.media.storage import MEDIA_TYPES
 
 Schema = dict[str, Any]
 
@@ -556,6 +556,8 @@ NATIVE = Dialect(
             (400, *READ_ERRORS, 409),
             parameters=(VIDEO_ID, query("variant", enum(("video", "thumbnail")),
                                         "video (default) or thumbnail (the last frame).")),
+            description="Streamed from the media storage; `Range`, `If-Range` and "
+                        "`If-None-Match` work as on the signed media links.",
             error_meanings={409: "The video is not finished yet."},
         ))},
         "/v1/videos/{video_id}/events": {"get": ("nativeEvents", Op(
@@ -688,11 +690,25 @@ DIALECTS = (SEEDANCE, NATIVE, APIXO, RUNBASE, DEFAPI, ARK)
 
 # -- routes outside the dialects ----------------------------------------------------------
 
+def header(name: str, description: str) -> Schema:
+    return {"name": name, "in": "header", "required": False, "schema": STRING,
+            "description": description}
+
+
 MEDIA_PARAMETERS = (
     path("key", "The stored file's key (it may contain slashes).", STRING),
     query("exp", INTEGER, "Expiry, unix seconds.", required=True),
     query("sig", STRING, "HMAC-SHA256 signature.", required=True),
+    header("Range", "One byte range (`bytes=0-1023`, `bytes=1024-`, `bytes=-1024`); "
+           "several ranges or another unit get the whole file."),
+    header("If-Range", "The ETag or Last-Modified of the part the client has: the range "
+           "is sent only while the file is unchanged, else the whole file."),
+    header("If-None-Match", "ETags the client holds: 304 when the file still has one."),
 )
+FILE_HEADERS = {name: {"schema": STRING, "description": description} for name, description in (
+    ("accept-ranges", "`bytes`."), ("etag", "The file's strong entity tag."),
+    ("last-modified", "When the file was stored."), ("content-length", "Bytes in the body."),
+)}
 PLAIN_ERROR = everything({"error": everything({"code": STRING, "message": STRING})})
 
 
@@ -703,15 +719,28 @@ def media_operations() -> dict[str, Schema]:
                 "content": content(ref("PlainError"))},
         "404": {"description": "The file no longer exists.",
                 "content": content(ref("PlainError"))},
+        "416": {"description": "The range starts past the end of the file; "
+                "`Content-Range: bytes */<size>` gives its size.",
+                "headers": {"content-range": {"schema": STRING}},
+                "content": content(ref("PlainError"))},
+        "503": {"description": "The media storage cannot be reached; retry after "
+                "`Retry-After` seconds.", "content": content(ref("PlainError"))},
     }
     files = {media_type: {"schema": BINARY} for media_type in
              (*sorted(set(MEDIA_TYPES.values())), "application/octet-stream")}
+    range_headers = {**FILE_HEADERS, "content-range": {
+        "schema": STRING, "description": "`bytes <first>-<last>/<size>`."}}
     return {
         method: {
             "tags": ["media"], "summary": summary, "operationId": f"media{method.title()}",
             "security": [], "parameters": list(MEDIA_PARAMETERS),
-            "responses": {"200": {"description": "The file.",
+            "responses": {"200": {"description": "The file.", "headers": FILE_HEADERS,
                                   **({"content": files} if method == "get" else {})},
+                          "206": {"description": "The requested range of the file.",
+                                  "headers": range_headers,
+                                  **({"content": files} if method == "get" else {})},
+                          "304": {"description": "The client's copy is current "
+                                  "(If-None-Match)."},
                           **errors},
         }
         for method, summary in (("get", "Download a stored video or image"),

@@ -5,16 +5,18 @@ Endpoints take plain values (`fastpath.Call`) and return a `Reply`.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
+from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.types import Scope
+from starlette.types import Receive, Scope, Send
 
 from seedgate.domain.errors import ErrorKind, GatewayError
 from seedgate.domain.keys import ApiKey
@@ -32,13 +34,57 @@ JSON = "application/json"
 
 @dataclass(slots=True)
 class Reply:
+    """A response; a `stream` (with its `content-length` among the headers) is sent
+    chunk by chunk instead of `body`."""
+
     status: int
     body: bytes
     headers: dict[str, str] = field(default_factory=dict)
     media_type: str = JSON
+    stream: AsyncGenerator[bytes, None] | None = None
 
     def response(self) -> Response:
+        if self.stream is not None:
+            return StreamedResponse(self.stream, self.status, self.headers, self.media_type)
         return Response(self.body, self.status, self.headers, media_type=self.media_type)
+
+
+class StreamedResponse(Response):
+    """Chunks sent as they come (Starlette's StreamingResponse, measured, cost a quarter
+    of the downloads a second: it runs each in an anyio task group)."""
+
+    def __init__(self, stream: AsyncGenerator[bytes, None], status: int,
+                 headers: dict[str, str], media_type: str) -> None:
+        super().__init__(None, status, headers, media_type)
+        self.stream = stream
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": self.status_code,
+                    "headers": self.raw_headers})
+        await send_chunks(send, receive, self.stream)
+
+
+async def send_chunks(send: Send, receive: Receive,
+                      chunks: AsyncGenerator[bytes, None]) -> None:
+    """A response's body, chunk by chunk, after its start. Reading stops when the client
+    goes away: the server (granian) would otherwise take every chunk and drop it."""
+    gone = asyncio.Event()
+    watcher = asyncio.create_task(_await_disconnect(receive, gone))
+    try:
+        async with aclosing(chunks):
+            async for chunk in chunks:
+                if gone.is_set():
+                    return
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        await send({"type": "http.response.body", "body": b""})
+    finally:
+        watcher.cancel()
+
+
+async def _await_disconnect(receive: Receive, gone: asyncio.Event) -> None:
+    while (await receive())["type"] != "http.disconnect":
+        pass
+    gone.set()
 
 
 def json_reply(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Reply:

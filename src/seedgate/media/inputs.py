@@ -12,7 +12,7 @@ import httpx
 
 from seedgate.media.images import MAX_IMAGE_BYTES
 from seedgate.media.signing import UrlSigner
-from seedgate.media.storage import InvalidKey, LocalStorage
+from seedgate.media.storage import InvalidKey, NotStored, Storage, StorageUnavailable
 from seedgate.net.fetch import GuardedHttp, Limits, TooLarge
 from seedgate.net.guard import Refused
 
@@ -26,7 +26,7 @@ class InputError(Exception):
 
 
 class InputFetcher:
-    def __init__(self, http: GuardedHttp, signer: UrlSigner, storage: LocalStorage,
+    def __init__(self, http: GuardedHttp, signer: UrlSigner, storage: Storage,
                  *, max_bytes: int = MAX_IMAGE_BYTES) -> None:
         self._http = http
         self._signer = signer
@@ -36,9 +36,9 @@ class InputFetcher:
     async def fetch(self, url: str) -> bytes:
         if url.startswith("data:"):
             return data_url_bytes(url, self._limits.max_bytes)
-        own = self._own_media(url)
+        own = self.own_key(url)
         if own is not None:
-            return own
+            return await self._own_media(own)
         try:
             fetched = await self._http.request("GET", url, self._limits)
         except Refused as exc:
@@ -71,14 +71,14 @@ class InputFetcher:
             return None
         return key if self._signer.verify(key, expires, signature, time.time()) else None
 
-    def _own_media(self, url: str) -> bytes | None:
-        key = self.own_key(url)
-        if key is None:
-            return None
+    async def _own_media(self, key: str) -> bytes:
         try:
-            return self._storage.path(key).read_bytes()
-        except (InvalidKey, OSError) as exc:
+            return await self._storage.read_bytes(key)
+        except (InvalidKey, NotStored) as exc:
             raise InputError("An uploaded input is no longer stored.") from exc
+        except StorageUnavailable as exc:
+            raise InputError("An uploaded input could not be read from the gateway's "
+                             "media storage; try again later.") from exc
 
 
 def data_url_bytes(url: str, max_bytes: int) -> bytes:

@@ -1,66 +1,99 @@
-"""Where finished media lives. Local disk today; keys are relative object names."""
+"""Where media lives: one interface, two backends (local disk, S3-compatible object
+storage), chosen once when the gateway is wired. Keys are relative, `/`-separated object
+names (`videos/task_….mp4`); nothing outside this package knows which backend holds them.
+"""
 
 from __future__ import annotations
 
-import os
-import secrets
-import shutil
+from abc import ABC, abstractmethod
+from collections.abc import AsyncGenerator
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+
+CHUNK = 256 << 10  # bytes per read when streaming an object out
+
+MEDIA_TYPES = {
+    ".mp4": "video/mp4", ".png": "image/png", ".jpg": "image/jpeg", ".webp": "image/webp",
+}
+
+
+def media_type(key: str) -> str:
+    return MEDIA_TYPES.get(PurePosixPath(key).suffix, "application/octet-stream")
 
 
 class InvalidKey(ValueError):
-    pass
+    """A key that is empty, absolute or climbs out of the storage (`..`)."""
 
 
-class LocalStorage:
-    """Files under one root directory, written atomically."""
+class NotStored(LookupError):
+    """No object under this key (never written, deleted, or expired)."""
 
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        root.mkdir(parents=True, exist_ok=True)
 
-    def path(self, key: str) -> Path:
-        parts = PurePosixPath(key).parts
-        if not parts or key.startswith("/") or ".." in parts:
-            raise InvalidKey(key)
-        return self.root.joinpath(*parts)
+class StorageUnavailable(Exception):
+    """The storage cannot be reached or refuses the gateway; the message says which and
+    why, without credentials."""
 
-    def put_file(self, key: str, source: Path) -> None:
-        """Store a copy of `source` (a hard link when on the same file system)."""
-        target = self.path(key)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(f".{target.name}.tmp")
-        tmp.unlink(missing_ok=True)
+
+def key_parts(key: str) -> tuple[str, ...]:
+    parts = PurePosixPath(key).parts
+    if not parts or key.startswith("/") or ".." in parts:
+        raise InvalidKey(key)
+    return parts
+
+
+@dataclass(frozen=True, slots=True)
+class StoredObject:
+    size: int
+    modified: float  # Unix seconds
+    etag: str  # a strong entity tag, quoted (`"…"`)
+
+
+class Storage(ABC):
+    """Media objects under keys. Writes replace whole objects atomically: a reader sees
+    the old object or the new one, never a part."""
+
+    location: str  # where the media is, for operators and logs (never credentials)
+
+    @abstractmethod
+    async def put_file(self, key: str, source: Path) -> None:
+        """Store a copy of the file `source`."""
+
+    @abstractmethod
+    async def put_bytes(self, key: str, data: bytes) -> None: ...
+
+    @abstractmethod
+    async def stat(self, key: str) -> StoredObject | None:
+        """The object's size, age and tag; None when there is none."""
+
+    @abstractmethod
+    def read(self, key: str, start: int = 0,
+             length: int | None = None) -> AsyncGenerator[bytes, None]:
+        """The object's bytes from `start`, `length` of them (all by default), in chunks.
+        Nothing is opened until the first chunk is asked for; raises NotStored then."""
+
+    @abstractmethod
+    async def delete(self, *keys: str) -> None:
+        """Remove objects; keys that hold none are ignored."""
+
+    @abstractmethod
+    async def remove_older_than(self, cutoff: float) -> int:
+        """Delete every object last written before `cutoff` (Unix seconds); how many."""
+
+    @abstractmethod
+    async def check(self) -> None:
+        """Raise StorageUnavailable unless the storage can be used now; cheap enough for
+        a readiness probe."""
+
+    @abstractmethod
+    async def close(self) -> None:
+        """Release connections and threads."""
+
+    async def exists(self, key: str) -> bool:
         try:
-            os.link(source, tmp)
-        except OSError:
-            shutil.copyfile(source, tmp)
-        os.replace(tmp, target)
-
-    def put_bytes(self, key: str, data: bytes) -> None:
-        target = self.path(key)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(f".{target.name}.{secrets.token_hex(4)}.tmp")  # writers may race
-        tmp.write_bytes(data)
-        os.replace(tmp, target)
-
-    def exists(self, key: str) -> bool:
-        try:
-            return self.path(key).is_file()
+            return await self.stat(key) is not None
         except InvalidKey:
             return False
 
-    def delete(self, key: str) -> None:
-        self.path(key).unlink(missing_ok=True)
-
-    def remove_older_than(self, cutoff: float) -> int:
-        """Delete files last modified before `cutoff` (Unix seconds); returns how many."""
-        removed = 0
-        for path in self.root.rglob("*"):
-            try:
-                if path.is_file() and path.stat().st_mtime < cutoff:
-                    path.unlink()
-                    removed += 1
-            except FileNotFoundError:  # another process removed it first
-                continue
-        return removed
+    async def read_bytes(self, key: str) -> bytes:
+        """A whole (small) object, such as an uploaded input image."""
+        return b"".join([chunk async for chunk in self.read(key)])

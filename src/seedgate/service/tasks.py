@@ -3,7 +3,7 @@ and delete."""
 
 from __future__ import annotations
 
-import asyncio
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
@@ -21,7 +21,7 @@ from seedgate.domain.paging import ListQuery, NumberedQuery
 from seedgate.domain.pricing import PriceTable
 from seedgate.domain.request import GenerationRequest, normalize
 from seedgate.domain.task import Task, TaskStatus
-from seedgate.media.storage import LocalStorage
+from seedgate.media.storage import Storage, StorageUnavailable
 from seedgate.service import lifecycle
 from seedgate.shared.bus import Bus, Topic
 from seedgate.store import tasks as task_store
@@ -30,6 +30,7 @@ from seedgate.store.idempotency import KeyTaken
 from seedgate.store.ledger import ConcurrencyCapReached, InsufficientBalance, SpendLimitReached
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 CAP_RETRY_S = 5.0  # a task takes a minute or two: a slot frees up within seconds at best
 
 
@@ -84,7 +85,7 @@ class TaskService:
         clock: Callable[[], int] = now_ms,
         default_cap: int = DEFAULT_CONCURRENCY,
         cache_entries: int = 100_000,
-        storage: LocalStorage | None = None,
+        storage: Storage | None = None,
         notify: lifecycle.Notify | None = None,
         screen: Callable[[Task], None] = lambda task: None,
     ) -> None:
@@ -257,16 +258,23 @@ class TaskService:
     async def delete(self, key: ApiKey, task_id: str) -> None:
         """Delete a task and its media; a queued one is cancelled and refunded first."""
         task = await self.get(key, task_id, refresh=False)
+        await self._delete_media(task)
         if not await self._db.write(partial(lifecycle.delete, task=task, now=self._clock(),
                                             notify=self._notify)):
             raise GatewayError(ErrorKind.CONFLICT, f"Task {task_id} is running and cannot be "
                                "deleted until it finishes; delete it then.")
         self._bus.publish(Topic.DELETED, task_id)
-        if self._storage is not None and task.outputs is not None:
-            keys = [task.outputs.video_key, task.outputs.last_frame_key]
-            await asyncio.to_thread(self._delete_media, [k for k in keys if k])
 
-    def _delete_media(self, keys: list[str]) -> None:
-        assert self._storage is not None
-        for media_key in keys:
-            self._storage.delete(media_key)
+    async def _delete_media(self, task: Task) -> None:
+        """A finished video's media goes first: while the storage cannot be reached, the
+        task stays (its links keep working), and the client can delete it again."""
+        if self._storage is None or task.outputs is None:
+            return
+        keys = [task.outputs.video_key, task.outputs.last_frame_key]
+        try:
+            await self._storage.delete(*(k for k in keys if k))
+        except StorageUnavailable as exc:
+            log.warning("deleting task %s: %s", task.id, exc)
+            raise GatewayError(ErrorKind.UNAVAILABLE, f"Task {task.id} was not deleted: its "
+                               "media storage cannot be reached now. Try again later.",
+                               retry_after=30) from exc

@@ -27,7 +27,7 @@ from seedgate.domain.request import DEFAULT_DURATION, Role
 from seedgate.domain.task import TaskStatus
 from seedgate.http.admin import codec
 from seedgate.http.console.views import HEADERS, ROOT, Page, page
-from seedgate.http.media import output_urls
+from seedgate.http.media import output_urls, store_upload
 from seedgate.media.images import MAX_IMAGE_BYTES, UnsupportedImage
 from seedgate.media.uploads import Upload, stage_image
 from seedgate.service.watch import changes, snapshot
@@ -103,7 +103,7 @@ async def generate(view: Page) -> Response:
         request, parameters = native.decode_create(_body(values, {
             role: upload.url for role, (upload, _) in uploads.items()}))
         for upload, data in uploads.values():
-            await asyncio.to_thread(view.gateway.storage.put_bytes, upload.media_key, data)
+            await store_upload(view.gateway.storage, upload.media_key, data)
         task = await view.gateway.tasks.create(key, native.NAME, request, parameters)
     except GatewayError as error:
         return await _page(view, 400, values=values, error=error.message)
