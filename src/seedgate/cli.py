@@ -271,6 +271,10 @@ def _limit_options(command: argparse.ArgumentParser) -> None:
     add("--models", metavar="MODELS", help="comma-separated models the key may use ('': all)")
 
 
+# The long-running commands: they make their data directory where none exists yet.
+SERVICES = ("serve", "worker")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     if getattr(args, "client", False):  # talks to a running gateway: no settings, no data
@@ -282,7 +286,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         overrides["port"] = args.port
     try:
         data = locate()
-        data.ensure(create=args.command == "serve" or getattr(args, "init", False))
+        data.ensure(create=args.command in SERVICES or getattr(args, "init", False))
         print(f"seedgate: data directory {data.path} ({data.origin})", file=sys.stderr)
         settings = load_settings(**overrides)
         return int(args.func(args, settings))
