@@ -29,6 +29,7 @@ from seedgate.http.app import create_app
 from seedgate.http.ark import TASKS as ARK_TASKS
 from seedgate.http.console.views import ROOT as CONSOLE
 from seedgate.http.fastpath import JsonRoutes
+from seedgate.http.observe import Observed
 from seedgate.http.openapi import document
 from seedgate.http.plumbing import JSON
 
@@ -65,7 +66,7 @@ def served_routes(app: JsonRoutes) -> list[tuple[str, Matcher, set[str]]]:
     ]
     routes += [(pattern.pattern, pattern.fullmatch, set(methods))
                for pattern, methods in app.templated]
-    starlette = app.app.app  # type: ignore[attr-defined]  # JsonRoutes(RequestId(Starlette))
+    starlette = app.app
     assert isinstance(starlette, Starlette)
     # The console's pages are HTML for people, not API: its twin is the admin API.
     routes += [(route.path, route.path_regex.fullmatch, set(route.methods) - {"HEAD"})
@@ -78,8 +79,8 @@ def test_every_served_route_is_documented_and_every_documented_route_is_served(
     gateway: RunningGateway,
 ) -> None:
     app = create_app(gateway.gateway)
-    assert isinstance(app, JsonRoutes)
-    served = served_routes(app)
+    assert isinstance(app, Observed) and isinstance(app.app, JsonRoutes)
+    served = served_routes(app.app)
     documented: dict[str, list[str]] = {label: [] for label, _, _ in served}
     for path, operations in document()["paths"].items():
         concrete = PARAMETER.sub("x1", path)

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from seedgate.admin_cli import add_admin_commands, announce_console
@@ -14,6 +16,8 @@ from seedgate.config import Settings, load_settings
 from seedgate.devkey import announce as announce_dev_key
 from seedgate.domain.limits import InvalidLimit, KeyLimits
 from seedgate.home import NoDataDirectory, locate
+from seedgate.listen import PortUnavailable, ensure_port_free
+from seedgate.ops import MULTIPROC_ENV
 from seedgate.providers.config import Strategy
 from seedgate.service.accounts import Accounts, KeyNameTaken, UnknownKey
 from seedgate.store import attempts
@@ -32,13 +36,33 @@ def _accounts(settings: Settings) -> Accounts:
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
-    from seedgate.server import configure_logging, serve
+    from seedgate.server import configure_logging, serve, serve_processes
 
+    ensure_port_free(settings.host, settings.port)
     configure_logging(settings)
     announce_console(settings)
     announce_dev_key(settings, _accounts(settings), interactive=sys.stdout.isatty())
-    serve(settings, worker=not args.no_worker)
+    if args.workers > 1:
+        # The processes read their settings from the environment, options included.
+        os.environ.update(SEEDGATE_HOST=settings.host, SEEDGATE_PORT=str(settings.port))
+        _share_metrics(settings)
+        serve_processes(settings, args.workers, worker=not args.no_worker)
+    else:
+        serve(settings, worker=not args.no_worker)
     return 0
+
+
+def _share_metrics(settings: Settings) -> None:
+    """Server processes count into files of one directory, emptied at start (what an
+    earlier run left would be counted again); PROMETHEUS_MULTIPROC_DIR chooses it. The
+    processes are spawned, so they import prometheus_client with it set."""
+    chosen = os.environ.get(MULTIPROC_ENV)
+    directory = Path(chosen) if chosen else settings.home / "metrics"
+    if directory.exists():
+        for stale in directory.glob("*.db"):
+            stale.unlink()
+    directory.mkdir(parents=True, exist_ok=True)
+    os.environ[MULTIPROC_ENV] = str(directory)
 
 
 def cmd_worker(_args: argparse.Namespace, settings: Settings) -> int:
@@ -68,6 +92,12 @@ def _limit_changes(args: argparse.Namespace) -> dict[str, Any]:
         if value is not None:
             changes[name] = tuple(item for item in value.split(",") if item.strip())
     return changes
+
+
+def _positive(value: str) -> int:
+    if not value.isdigit() or int(value) < 1:
+        raise argparse.ArgumentTypeError(f"a whole number of processes, 1 or more: {value!r}")
+    return int(value)
 
 
 def _whole(name: str, value: str) -> int:
@@ -203,6 +233,8 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
     serve.add_argument("--no-worker", action="store_true", help="serve the API only")
+    serve.add_argument("--workers", type=_positive, default=1, metavar="N",
+                       help="server processes sharing the port (default 1)")
     serve.set_defaults(func=cmd_serve)
 
     commands.add_parser("worker", help="run a worker without HTTP").set_defaults(func=cmd_worker)
@@ -290,7 +322,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"seedgate: data directory {data.path} ({data.origin})", file=sys.stderr)
         settings = load_settings(**overrides)
         return int(args.func(args, settings))
-    except (NoDataDirectory, UnknownKey, KeyNameTaken, Undecryptable, InvalidLimit) as exc:
+    except (NoDataDirectory, UnknownKey, KeyNameTaken, Undecryptable, InvalidLimit,
+            PortUnavailable) as exc:
         print(f"seedgate: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import secrets
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import (
@@ -75,6 +75,13 @@ class Settings(BaseSettings):
                                 "URLs (inputs, webhooks) may reach despite the SSRF guard")
     webhook_timeout: float = Field(default=15.0, gt=0, le=60)
     max_wait: int = Field(default=60, ge=1, le=600, description="most seconds of Prefer: wait")
+    metrics_token: str | None = Field(default=None, min_length=16, description="Bearer "
+                                      "token of /metrics; unset: /metrics is off")
+    access_log: Literal["text", "json", "off"] = "text"
+    header_read_timeout: float = Field(default=30.0, gt=0, le=600, description="seconds a "
+                                       "client has to send a request's headers")
+    body_read_timeout: float = Field(default=60.0, gt=0, le=3600, description="seconds a "
+                                     "client has to send a request's body")
 
     @field_validator("outbound_allow", "trusted_proxies", mode="before")
     @classmethod

@@ -6,17 +6,20 @@ import asyncio
 import contextlib
 import gc
 import logging
+import multiprocessing
 import signal
 
 import uvloop
 from granian.constants import Interfaces
+from granian.http import HTTP1Settings
 from granian.log import LogLevels
 from granian.server.embed import Server
 from starlette.types import ASGIApp
 
-from seedgate.config import Settings
+from seedgate.config import Settings, load_settings
 from seedgate.gateway import Gateway
 from seedgate.http.app import create_app
+from seedgate.ops import access
 
 
 def configure_logging(settings: Settings) -> None:
@@ -24,6 +27,7 @@ def configure_logging(settings: Settings) -> None:
         level=settings.log_level.upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    access.configure(settings.access_log)
 
 
 def tune_garbage_collector() -> None:
@@ -32,6 +36,12 @@ def tune_garbage_collector() -> None:
     gc.collect()
     gc.freeze()
     gc.set_threshold(50_000, 20, 20)
+
+
+def http1(settings: Settings) -> HTTP1Settings:
+    """A client that has not sent its headers within `header_read_timeout` is cut off
+    (the body's deadline is the app's: see `http.observe`)."""
+    return HTTP1Settings(header_read_timeout=int(settings.header_read_timeout * 1000))
 
 
 def http_server(app: ASGIApp, settings: Settings) -> Server:
@@ -43,6 +53,7 @@ def http_server(app: ASGIApp, settings: Settings) -> Server:
     return Server(
         app, address=settings.host, port=settings.port, interface=Interfaces.ASGI,
         websockets=False, log_level=LogLevels(settings.log_level.lower()),
+        http1_settings=http1(settings),
     )
 
 
@@ -56,6 +67,40 @@ def serve(settings: Settings, *, worker: bool = True) -> None:
         await server.serve()
 
     uvloop.run(main())
+
+
+def serve_processes(settings: Settings, processes: int, *, worker: bool = True) -> None:
+    """`serve --workers N`: granian's own processes on one socket, each with its gateway
+    (and, unless `worker` is off, its task worker), made by `gateway_app` or `api_app`."""
+    from granian.constants import Loops
+    from granian.server import Server as ProcessServer
+
+    # Fresh interpreters, not forks: no threads or pools of this process are inherited,
+    # and each imports prometheus_client with PROMETHEUS_MULTIPROC_DIR set.
+    multiprocessing.set_start_method("spawn", force=True)
+    ProcessServer(
+        f"seedgate.server:{'gateway_app' if worker else 'api_app'}", factory=True,
+        address=settings.host, port=settings.port, interface=Interfaces.ASGI,
+        workers=processes, loop=Loops.uvloop, websockets=False,
+        log_level=LogLevels(settings.log_level.lower()), http1_settings=http1(settings),
+        respawn_failed_workers=True,
+    ).serve()
+
+
+def gateway_app() -> ASGIApp:
+    """One server process of `serve --workers N`, settings from the environment."""
+    return _process_app(worker=True)
+
+
+def api_app() -> ASGIApp:
+    """One server process of `serve --workers N --no-worker`."""
+    return _process_app(worker=False)
+
+
+def _process_app(*, worker: bool) -> ASGIApp:
+    settings = load_settings()
+    configure_logging(settings)
+    return create_app(Gateway(settings, run_worker=worker))
 
 
 def run_worker(settings: Settings) -> None:

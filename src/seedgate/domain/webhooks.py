@@ -24,6 +24,7 @@ class DeliveryStatus:
     PENDING = "pending"
     DELIVERED = "delivered"
     FAILED = "failed"
+    CANCELLED = "cancelled"  # its task was deleted
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,6 +24,7 @@ from seedgate.domain.errors import FailureCode
 from seedgate.domain.task import Task, TaskStatus
 from seedgate.domain.upstream import Fault, UpstreamError
 from seedgate.engine.outcomes import Outcomes
+from seedgate.ops import metrics
 from seedgate.providers.config import RoutingSettings, Strategy
 from seedgate.providers.router import Route, Router
 from seedgate.store import attempts
@@ -120,7 +121,9 @@ class Dispatcher:
                                                   provider=route.name, now=self._clock()))
             started = time.monotonic()
             try:
-                upstream_id = await route.provider.submit(task, self._callback_url(task.id))
+                async with metrics.upstream_call(route.name, "submit"):
+                    upstream_id = await route.provider.submit(task,
+                                                              self._callback_url(task.id))
             except UpstreamError as error:
                 if error.fault not in REQUEST_FAULTS:
                     await self._router.health.failed(route.name)

@@ -18,6 +18,7 @@ from dataclasses import replace
 from seedgate.domain.errors import FailureCode
 from seedgate.domain.task import Task, TaskStatus
 from seedgate.engine.outcomes import Outcomes
+from seedgate.ops import metrics
 from seedgate.providers.base import UpstreamState
 from seedgate.providers.router import Router
 
@@ -65,7 +66,8 @@ class Refresher:
         assert provider is not None
         self.provider_calls += 1
         try:
-            status = await provider.poll(task.upstream_id)
+            async with metrics.upstream_call(provider.name, "poll"):
+                status = await provider.poll(task.upstream_id)
         except Exception:
             log.warning("refreshing task %s from its provider failed", task.id, exc_info=True)
             return task

@@ -29,6 +29,7 @@ from seedgate.domain.upstream import UpstreamError
 from seedgate.engine.dispatch import Dispatcher
 from seedgate.engine.outcomes import Outcomes
 from seedgate.engine.schedule import PollSchedule
+from seedgate.ops import metrics
 from seedgate.providers.base import Provider, UpstreamState, UpstreamStatus
 from seedgate.providers.mirror import Mirror, MirrorFailed
 from seedgate.providers.router import Router
@@ -192,7 +193,8 @@ class Worker:
             await self._pause(task.id, delay)
             assert task.upstream_id is not None
             try:
-                status = await provider.poll(task.upstream_id)
+                async with metrics.upstream_call(provider.name, "poll"):
+                    status = await provider.poll(task.upstream_id)
             except UpstreamError as error:
                 polls += 1
                 log.info("polling task %s at %s failed: %r", task.id, provider.name, error)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
-import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -11,10 +9,10 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp
 
 from seedgate.gateway import Gateway
-from seedgate.http import console, events, media, openapi
+from seedgate.http import console, events, media, openapi, ops
 from seedgate.http.admin import api as admin_api
 from seedgate.http.apixo import ApixoEndpoints
 from seedgate.http.ark import ArkEndpoints
@@ -22,42 +20,10 @@ from seedgate.http.callbacks import CallbackEndpoints
 from seedgate.http.defapi import DefapiEndpoints
 from seedgate.http.fastpath import JsonRoutes, Methods
 from seedgate.http.native import NativeEndpoints
+from seedgate.http.observe import BodyTimeout, Observed, route_labels, timed_out
 from seedgate.http.plumbing import json_response
 from seedgate.http.runbase import RunbaseEndpoints
 from seedgate.http.seedance15pro import SeedanceEndpoints
-
-
-class RequestIds:
-    """`x-request-id` values: a random per-process prefix and a counter, unique and cheaper
-    than fresh randomness on every request."""
-
-    def __init__(self) -> None:
-        self._prefix = secrets.token_hex(4)
-        self._counter = itertools.count(1)
-
-    def next(self) -> bytes:
-        return f"{self._prefix}{next(self._counter):08x}".encode()
-
-
-class RequestId:
-    """Adds an `x-request-id` header to every response of the wrapped app."""
-
-    def __init__(self, app: ASGIApp, ids: RequestIds) -> None:
-        self.app = app
-        self.ids = ids
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        request_id = self.ids.next()
-
-        async def send_with_id(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", ()), (b"x-request-id", request_id)]
-            await send(message)
-
-        await self.app(scope, receive, send_with_id)
 
 
 async def http_error(_request: Request, exc: Exception) -> Response:
@@ -79,25 +45,35 @@ def create_app(gateway: Gateway) -> ASGIApp:
 
     app = Starlette(
         routes=[*media.routes, *openapi.routes, *events.routes, *admin_api.routes,
-                console.mount()], lifespan=lifespan,
-        exception_handlers={HTTPException: http_error},
+                *ops.routes, console.mount()], lifespan=lifespan,
+        exception_handlers={HTTPException: http_error, BodyTimeout: body_timed_out},
     )
     app.state.gateway = gateway
-    ids = RequestIds()
-    return JsonRoutes(RequestId(app, ids), gateway, dialect_routes(gateway), ids.next)
+    routes, dialects = mounted_routes(gateway)
+    return Observed(JsonRoutes(app, gateway, routes, dialects), route_labels(app.routes),
+                    gateway.settings.body_read_timeout)
+
+
+async def body_timed_out(_request: Request, _exc: Exception) -> Response:
+    return timed_out()
+
+
+DIALECT_ENDPOINTS = (SeedanceEndpoints, ArkEndpoints, NativeEndpoints, ApixoEndpoints,
+                     RunbaseEndpoints, DefapiEndpoints, CallbackEndpoints)
+
+
+def mounted_routes(gateway: Gateway) -> tuple[dict[str, Methods], dict[str, str]]:
+    """Every dialect's JSON endpoints (their paths do not collide), and each path's
+    dialect."""
+    routes: dict[str, Methods] = {}
+    dialects: dict[str, str] = {}
+    for endpoints in DIALECT_ENDPOINTS:
+        served = endpoints(gateway).routes()
+        routes.update(served)
+        dialects.update(dict.fromkeys(served, endpoints.dialect))
+    return routes, dialects
 
 
 def dialect_routes(gateway: Gateway) -> dict[str, Methods]:
-    """Every dialect's JSON endpoints; their paths do not collide."""
-    routes: dict[str, Methods] = {}
-    for dialect in (
-        SeedanceEndpoints(gateway),
-        ArkEndpoints(gateway),
-        NativeEndpoints(gateway),
-        ApixoEndpoints(gateway),
-        RunbaseEndpoints(gateway),
-        DefapiEndpoints(gateway),
-        CallbackEndpoints(gateway),
-    ):
-        routes.update(dialect.routes())
-    return routes
+    """Every dialect's JSON endpoints."""
+    return mounted_routes(gateway)[0]

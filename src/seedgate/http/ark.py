@@ -18,6 +18,8 @@ TASKS = "/api/v3/contents/generations/tasks"
 
 
 class ArkEndpoints:
+    dialect = codec.NAME
+
     def __init__(self, gateway: Gateway) -> None:
         self.gateway = gateway
         self._replies = TaskReplies(gateway, codec.encode_task)

@@ -14,6 +14,8 @@ from seedgate.shared.bus import Topic
 
 
 class CallbackEndpoints:
+    dialect = "upstream"
+
     def __init__(self, gateway: Gateway) -> None:
         self.gateway = gateway
 

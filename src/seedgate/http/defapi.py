@@ -11,6 +11,8 @@ from seedgate.http.reading import TaskReplies
 
 
 class DefapiEndpoints:
+    dialect = codec.NAME
+
     def __init__(self, gateway: Gateway) -> None:
         self.gateway = gateway
         self._replies = TaskReplies(gateway, codec.encode_task)

@@ -17,6 +17,7 @@ from starlette.routing import compile_path
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from seedgate.gateway import Gateway
+from seedgate.http.observe import ROUTE
 from seedgate.http.plumbing import (
     MAX_BODY_BYTES,
     MAX_UPLOAD_BYTES,
@@ -56,15 +57,18 @@ Methods = dict[str, Endpoint]
 
 
 class JsonRoutes:
+    """`routes` maps each path (template) to its methods, `dialects` to its dialect's name;
+    a matched request's scope is labelled with both, for the metrics and the access log."""
+
     def __init__(self, app: ASGIApp, gateway: Gateway, routes: dict[str, Methods],
-                 request_id: Callable[[], bytes]) -> None:
+                 dialects: dict[str, str]) -> None:
         self.app = app
         self.gateway = gateway
-        self.request_id = request_id
         self.exact = {path: methods for path, methods in routes.items() if "{" not in path}
         self.templated = [
             (compile_path(path)[0], methods) for path, methods in routes.items() if "{" in path
         ]
+        self.labels = {id(methods): (dialects[path], path) for path, methods in routes.items()}
 
     def match(self, path: str) -> tuple[Methods, dict[str, str]] | None:
         methods = self.exact.get(path)
@@ -82,13 +86,14 @@ class JsonRoutes:
             await self.app(scope, receive, send)
             return
         methods, path_params = matched
+        scope[ROUTE] = self.labels[id(methods)]
         endpoint = methods.get(scope["method"])
         if endpoint is None:
             allowed = ", ".join(methods)
             reply = json_reply({"error": {"code": "method_not_allowed",
                                           "message": f"Use {allowed} on this path."}},
                                405, {"allow": allowed})
-            await send_reply(send, receive, reply, self.request_id())
+            await send_reply(send, receive, reply)
             return
         authorization = host = content_type = idempotency_key = prefer = forwarded = None
         for name, value in scope["headers"]:
@@ -116,7 +121,7 @@ class JsonRoutes:
             prefer=prefer, client=scope_client(self.gateway, scope, forwarded),
             headers=scope["headers"],
         )
-        await send_reply(send, receive, await endpoint(call), self.request_id())
+        await send_reply(send, receive, await endpoint(call))
 
 
 def body_limit(content_type: str | None) -> int:
@@ -142,10 +147,9 @@ async def read_body(receive: Receive, limit: int = MAX_BODY_BYTES) -> bytes:
             return b"".join(chunks)
 
 
-async def send_reply(send: Send, receive: Receive, reply: Reply, request_id: bytes) -> None:
+async def send_reply(send: Send, receive: Receive, reply: Reply) -> None:
     headers = [
         (b"content-type", reply.media_type.encode()),
-        (b"x-request-id", request_id),
         *((name.encode(), value.encode()) for name, value in reply.headers.items()),
     ]
     if reply.stream is None:

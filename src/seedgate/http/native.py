@@ -31,6 +31,8 @@ REFERENCE = "input_reference"
 
 
 class NativeEndpoints:
+    dialect = codec.NAME
+
     def __init__(self, gateway: Gateway) -> None:
         self.gateway = gateway
         self._finished = ReplyCache(gateway.bus)

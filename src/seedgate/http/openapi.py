@@ -421,7 +421,7 @@ PREFER = {"name": "Prefer", "in": "header", "required": False, "schema": STRING,
                          "has ended, or after N seconds (capped by the operator, 60 by "
                          "default); `Preference-Applied` says the wait used."}
 WAITED = {"preference-applied": {"type": "string", "description": "wait=N, when waited."}}
-DELIVERY_STATUS = enum(("pending", "delivered", "failed"))
+DELIVERY_STATUS = enum(("pending", "delivered", "failed", "cancelled"))
 NATIVE = Dialect(
     tag="native",
     description="A superset of the OpenAI Videos API; errors `{error: {message, type, code, "
@@ -785,6 +785,38 @@ def own_operations() -> dict[str, dict[str, Schema]]:
     }
 
 
+def operator_operations() -> dict[str, dict[str, Schema]]:
+    """Liveness, readiness and Prometheus metrics, for load balancers and monitoring."""
+    checks = everything({"status": enum(("ready", "unavailable")),
+                         "checks": {"type": "object", "additionalProperties": STRING}})
+    return {
+        "/healthz": {"get": {
+            "tags": ["operations"], "summary": "The process is alive", "operationId": "healthz",
+            "security": [],
+            "responses": {"200": {"description": "Alive.", "content": content(
+                everything({"status": enum(("alive",))}))}},
+        }},
+        "/readyz": {"get": {
+            "tags": ["operations"], "summary": "The database, Redis (when configured) and the "
+            "media storage are reachable", "operationId": "readyz", "security": [],
+            "responses": {"200": {"description": "Ready; every check is `ok`.",
+                                  "content": content(checks)},
+                          "503": {"description": "A check failed; it says why.",
+                                  "content": content(checks)}},
+        }},
+        "/metrics": {"get": {
+            "tags": ["operations"], "summary": "Prometheus metrics",
+            "operationId": "metrics", "security": [{"metrics": []}],
+            "responses": {"200": {"description": "The text exposition format 0.0.4.",
+                                  "content": {"text/plain": {"schema": STRING}}},
+                          "401": {"description": "The metrics token is missing or wrong.",
+                                  "content": content(ref("PlainError"))},
+                          "404": {"description": "Metrics are off (no `metrics_token`).",
+                                  "content": content(ref("PlainError"))}},
+        }},
+    }
+
+
 # -- the document -------------------------------------------------------------------------
 
 
@@ -808,6 +840,7 @@ def document() -> dict[str, Any]:
     paths["/media/{key}"] = media_operations()
     paths[f"{CALLBACKS}/{{token}}"] = upstream_callback_operations()
     paths.update(own_operations())
+    paths.update(operator_operations())
     return {
         "openapi": "3.1.0",
         "info": {
@@ -820,7 +853,8 @@ def document() -> dict[str, Any]:
                    for d in (*DIALECTS, admin_openapi.ADMIN)),
                  {"name": "media", "description": "Signed, expiring links to finished media."},
                  {"name": "upstream", "description": "Callbacks of upstream providers."},
-                 {"name": "docs", "description": "This document."}],
+                 {"name": "docs", "description": "This document."},
+                 {"name": "operations", "description": "Health, readiness and metrics."}],
         "security": [{"bearer": []}],
         "paths": paths,
         "components": {
@@ -829,6 +863,8 @@ def document() -> dict[str, Any]:
                            "description": "An API key, `sg_...`."},
                 admin_openapi.SECURITY: {"type": "http", "scheme": "bearer",
                                          "description": "The admin token, `sga_...`."},
+                "metrics": {"type": "http", "scheme": "bearer",
+                            "description": "The `metrics_token` setting."},
             },
             "headers": {
                 "RequestId": {"required": True, "schema": STRING,

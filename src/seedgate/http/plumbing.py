@@ -22,6 +22,7 @@ from seedgate.domain.errors import ErrorKind, GatewayError
 from seedgate.domain.keys import ApiKey
 from seedgate.gateway import Gateway
 from seedgate.http.addresses import client_address
+from seedgate.ops import access, metrics
 from seedgate.shared.bus import Bus, Topic
 
 log = logging.getLogger(__name__)
@@ -102,6 +103,7 @@ def gateway_of(request: Request) -> Gateway:
 async def authorize(gateway: Gateway, authorization: str | None, client: str | None) -> ApiKey:
     """The caller's key, once it has passed its IP allow-list and its rate limit."""
     key = await gateway.auth.authenticate(authorization)
+    access.KEY_NAME.set(key.name)
     if not key.limits.allows_address(client):
         raise GatewayError(ErrorKind.IP_NOT_ALLOWED, f"This API key may not be used from "
                            f"{client or 'an unknown address'}; its IP allow-list refuses it.")
@@ -146,6 +148,7 @@ async def answer(work: Awaitable[Reply], encode_error: ErrorEncoder, what: str) 
 
 
 def error_reply(error: GatewayError, encode_error: ErrorEncoder) -> Reply:
+    metrics.refused(error.kind)
     status, body = encode_error(error)
     headers = {}
     if error.retry_after is not None:

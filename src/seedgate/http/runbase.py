@@ -19,6 +19,8 @@ from seedgate.http.reading import TaskReplies
 
 
 class RunbaseEndpoints:
+    dialect = codec.NAME
+
     def __init__(self, gateway: Gateway) -> None:
         self.gateway = gateway
         self._replies = TaskReplies(gateway, codec.encode_task)

@@ -15,7 +15,9 @@ from sqlalchemy.engine import Connection
 from seedgate.domain.errors import FailureCode
 from seedgate.domain.idempotency import KEEP_MS, StoredResponse
 from seedgate.domain.task import Outputs, Task, TaskStatus
-from seedgate.store import idempotency, ledger
+from seedgate.domain.webhooks import DeliveryStatus
+from seedgate.ops import metrics
+from seedgate.store import idempotency, ledger, webhooks
 from seedgate.store import tasks as task_store
 from seedgate.store.database import Refused, after_commit
 
@@ -54,6 +56,7 @@ def create(conn: Connection, task: Task, default_cap: int, notify: Notify = unhe
                  default_cap=default_cap)
     task_store.insert_task(conn, task)
     notify(conn, task, task.created_at)
+    after_commit(conn, partial(metrics.task_created, task))
     return task
 
 
@@ -100,6 +103,7 @@ def end_unsuccessfully(
         ledger.close_task(conn, task.key_id, task.id, debited_at=task.created_at,
                           returned=task.price, kind=ledger.EntryKind.REFUND, now=now)
         notify(conn, task, now)
+        after_commit(conn, partial(metrics.task_finished, task, target.value, task.price))
     return moved
 
 
@@ -115,6 +119,8 @@ def succeed(conn: Connection, task: Task, outputs: Outputs, final_price: int, no
         ledger.close_task(conn, task.key_id, task.id, debited_at=task.created_at,
                           returned=overpaid, kind=ledger.EntryKind.SETTLE, now=now)
         notify(conn, task, now)
+        after_commit(conn, partial(metrics.task_finished, task, TaskStatus.SUCCEEDED.value,
+                                   overpaid))
     return moved
 
 
@@ -128,7 +134,13 @@ def cancel_queued(conn: Connection, task: Task, now: int, notify: Notify = unhea
 
 
 def delete(conn: Connection, task: Task, now: int, notify: Notify = unheard) -> bool:
-    """Delete a task's record; a queued one is cancelled and refunded first. False when it
-    is running, so nothing changed."""
+    """Delete a task's record; a queued one is cancelled and refunded first, and its
+    webhook deliveries still pending are cancelled. False when it is running, so nothing
+    changed."""
     cancel_queued(conn, task, now, notify)
-    return task_store.delete_finished(conn, task.id)
+    if not task_store.delete_finished(conn, task.id):
+        return False
+    cancelled = webhooks.cancel_pending(conn, task.id, now)
+    if cancelled:
+        after_commit(conn, partial(metrics.webhooks_ended, DeliveryStatus.CANCELLED, cancelled))
+    return True

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -111,9 +112,13 @@ class Database:
         self._committer: asyncio.Task[None] | None = None
 
     def _prepare_sqlite_dir(self) -> None:
+        """The database file is made readable by its owner alone (0600): it holds key
+        digests and sealed secrets. SQLite gives its -wal and -shm files the same mode."""
         database = make_url(self.url).database
-        if database and database != ":memory:":
+        if database and database != ":memory:" and not database.startswith("file:"):
             Path(database).parent.mkdir(parents=True, exist_ok=True)
+            with contextlib.suppress(FileExistsError):
+                os.close(os.open(database, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
 
     # -- migrations -------------------------------------------------------------------
 

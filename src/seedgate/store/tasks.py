@@ -156,6 +156,13 @@ def queue_position(conn: Connection, task_id: str) -> int:
     return int(conn.execute(_AHEAD, {"task_id": task_id}).scalar_one())
 
 
+def queue_stats(conn: Connection) -> tuple[int, int | None]:
+    """How many tasks are queued, and when the oldest of them was created (Unix ms)."""
+    row = conn.execute(sa.select(sa.func.count(), sa.func.min(tasks.c.created_at))
+                       .where(tasks.c.status == TaskStatus.QUEUED.value)).one()
+    return int(row[0]), row[1]
+
+
 def seq_of(conn: Connection, task_id: str, key_id: int) -> int | None:
     return conn.execute(
         sa.select(tasks.c.seq).where(tasks.c.id == task_id, tasks.c.key_id == key_id)

@@ -121,6 +121,16 @@ def disable(conn: Connection, key_id: int, url: str, now: int) -> None:
     )
 
 
+def cancel_pending(conn: Connection, task_id: str, now: int) -> int:
+    """Give up a deleted task's deliveries that are still pending; how many. One being
+    sent right now is not recorded (`record_attempt` wants it pending) nor sent again."""
+    return conn.execute(
+        D.update().where(D.c.task_id == task_id, D.c.status == PENDING)
+        .values(status=DeliveryStatus.CANCELLED, finished_at=now, lease_owner=None,
+                lease_expires_at=None, last_error="The task was deleted.")
+    ).rowcount
+
+
 def is_disabled(conn: Connection, key_id: int, url: str) -> bool:
     return conn.execute(
         sa.select(webhook_disabled.c.key_id).where(

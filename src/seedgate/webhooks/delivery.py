@@ -28,6 +28,7 @@ from seedgate.clock import now_ms
 from seedgate.domain.webhooks import Attempt, Delivery, DeliveryStatus
 from seedgate.net.fetch import Fetched, GuardedHttp, Limits
 from seedgate.net.guard import Refused
+from seedgate.ops import metrics
 from seedgate.store import webhooks as store
 from seedgate.store.database import Database
 from seedgate.webhooks import signing
@@ -43,6 +44,7 @@ MAX_RETRY_AFTER_S = 86_400
 RESPONSE_BYTES = 16_384
 EXCERPT = 500
 GONE = 410
+RETRYING = "retrying"  # an attempt failed, another is scheduled
 
 
 def retry_after_s(value: str | None, now_s: float) -> float | None:
@@ -133,6 +135,8 @@ class DeliveryEngine:
             await asyncio.shield(self._db.write(partial(
                 store.record_attempt, delivery=delivery, owner=self.owner, attempt=attempt,
                 outcome=outcome)))
+        metrics.webhook_outcome(RETRYING if outcome.status == DeliveryStatus.PENDING
+                                else outcome.status)
         if outcome.status == DeliveryStatus.FAILED:
             log.warning("webhook %s of task %s given up after %d attempts: %s",
                         delivery.event_id, delivery.task_id, delivery.attempts + 1, error)
