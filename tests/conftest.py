@@ -13,6 +13,7 @@ import secrets
 import socket
 import threading
 import time
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,8 +37,11 @@ from .helpers import MediaServer
 
 TEST_DATABASE_URL = os.environ.get("SEEDGATE_TEST_DATABASE_URL")
 TEST_REDIS_URL = os.environ.get("SEEDGATE_TEST_REDIS_URL")
+# The PostgreSQL of the tests that need one in every configuration.
+POSTGRES_URL = TEST_DATABASE_URL or "postgresql://127.0.0.1:5432/test"
 # The Redis of the tests of Redis itself, which run in every configuration.
 REDIS_URL = TEST_REDIS_URL or "redis://127.0.0.1:6379/0"
+STOP_TIMEOUT_S = 120
 
 
 def free_port() -> int:
@@ -53,17 +57,18 @@ class DatabaseTarget:
 
 
 @contextlib.contextmanager
-def fresh_database(tmp_path: Path, name: str = "seedgate") -> Iterator[DatabaseTarget]:
-    """A fresh, empty database: a SQLite file, or a new PostgreSQL schema."""
-    if not TEST_DATABASE_URL:
+def fresh_database(tmp_path: Path, name: str = "seedgate",
+                   url: str | None = TEST_DATABASE_URL) -> Iterator[DatabaseTarget]:
+    """A fresh, empty database: a SQLite file, or a new schema in the PostgreSQL `url`."""
+    if not url:
         yield DatabaseTarget(f"sqlite:///{tmp_path / f'{name}.db'}", None)
         return
     schema = f"t_{secrets.token_hex(6)}"
-    admin = sa.create_engine(normalize_url(TEST_DATABASE_URL))
+    admin = sa.create_engine(normalize_url(url))
     with admin.begin() as conn:
         conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
     try:
-        yield DatabaseTarget(TEST_DATABASE_URL, schema)
+        yield DatabaseTarget(url, schema)
     finally:
         with admin.begin() as conn:
             conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
@@ -182,8 +187,14 @@ class ThreadedServer:
 
     def __exit__(self, *exc: object) -> None:
         self.loop.call_soon_threadsafe(self.server.stop)
-        self.thread.join(timeout=20)
-        self.loop.close()
+        # A loaded machine may take long to drain; the loop is closed only once it has
+        # stopped (closing a running loop raises), else left to the daemon thread.
+        self.thread.join(timeout=STOP_TIMEOUT_S)
+        if self.thread.is_alive():
+            warnings.warn(f"the gateway on port {self.settings.port} did not stop within "
+                          f"{STOP_TIMEOUT_S} s", stacklevel=2)
+        else:
+            self.loop.close()
         if (bucket := self.settings.media_bucket) is not None:
             s3.empty(bucket)
 

@@ -142,5 +142,5 @@ def delete(conn: Connection, task: Task, now: int, notify: Notify = unheard) -> 
         return False
     cancelled = webhooks.cancel_pending(conn, task.id, now)
     if cancelled:
-        after_commit(conn, partial(metrics.webhooks_ended, DeliveryStatus.CANCELLED, cancelled))
+        after_commit(conn, partial(metrics.webhook_outcome, DeliveryStatus.CANCELLED, cancelled))
     return True
