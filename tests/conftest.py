@@ -175,7 +175,7 @@ class ThreadedServer:
     def __enter__(self) -> ThreadedServer:
         self.gateway.db.migrate()
         self.thread.start()
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + 120  # a start takes long on a loaded machine
         while True:
             try:
                 httpx.get(f"http://127.0.0.1:{self.settings.port}/", timeout=1)

@@ -76,7 +76,7 @@ class Receiver(LoopbackServer):
         with self._lock:
             return [r for r in self.received if r.path == path]
 
-    def wait_for(self, path: str, count: int, timeout: float = 30.0) -> list[Received]:
+    def wait_for(self, path: str, count: int, timeout: float = 60.0) -> list[Received]:
         deadline = time.monotonic() + timeout
         while len(found := self.at(path)) < count:
             if time.monotonic() > deadline:

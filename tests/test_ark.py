@@ -48,7 +48,7 @@ def create(client: httpx.Client, body: dict[str, Any]) -> str:
 
 
 def wait(client: httpx.Client, task_id: str, statuses: set[str]) -> dict[str, Any]:
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 60
     while True:
         task = client.get(f"{TASKS}/{task_id}").json()
         if task["status"] in statuses:
@@ -166,7 +166,7 @@ def test_sdk_creates_polls_lists_and_deletes_a_video(
     created = client.tasks.create(
         model=PRO15, content=text("A lighthouse at dusk"), resolution="480p", ratio="16:9",
         duration=4, seed=42, generate_audio=False, return_last_frame=True)  # others: null
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 60
     while (task := client.tasks.get(task_id=created.id)).status in ("queued", "running"):
         assert time.monotonic() < deadline
         time.sleep(0.05)
@@ -198,7 +198,7 @@ def test_volcengine_ids_and_frames_on_a_1_0_model(gateway: Any) -> None:
     with gateway.client(gateway.new_key()) as other:
         check_error(other.get(f"{TASKS}/{created.id}"), 404, "NotFound", "ResourceNotFound",
                     "id")
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 60
     while (task := client.tasks.get(task_id=created.id)).status != "succeeded":
         assert task.status in ("queued", "running") and time.monotonic() < deadline
         time.sleep(0.05)
@@ -212,7 +212,7 @@ def test_draft_task_flow_reuses_the_drafts_parameters(gateway: Any) -> None:
     client = sdk(gateway, gateway.new_key())
     draft = client.tasks.create(model=PRO15_VOLC, content=text("A fox in snow --dur 4"),
                                 draft=True, seed=-1, generate_audio=False)
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 60
     while (done := client.tasks.get(task_id=draft.id)).status != "succeeded":
         assert time.monotonic() < deadline
         time.sleep(0.05)

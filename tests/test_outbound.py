@@ -215,7 +215,7 @@ def test_a_name_resolving_to_a_private_address_fails_the_task_with_a_refund(
 
 
 def wait_for_log(client: httpx.Client, video_id: str) -> Any:
-    deadline = time.monotonic() + 20
+    deadline = time.monotonic() + 60
     while True:
         log = client.get(f"/v1/videos/{video_id}/webhooks").json()["data"]
         if log and log[0]["status"] != "pending":

@@ -11,7 +11,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import orjson
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from seedgate.media.config import parse_media_url
 from seedgate.media.probe import probe_video
@@ -221,7 +223,7 @@ def test_first_start_prints_the_console_and_an_admin_token_that_rotates(
     assert keys.status_code == 200 and [k["name"] for k in keys.json()["data"]] == ["dev"]
     rotated = seedgate(env, "admin", "token", "--rotate").split()[-1]
     assert rotated.startswith("sga_") and rotated != token
-    deadline = time.monotonic() + 30  # a running server honours it within seconds
+    deadline = time.monotonic() + 60  # a running server honours it within seconds
     while httpx.get(f"{second.url}/admin/v1/keys", headers=admin).status_code != 401:
         assert time.monotonic() < deadline
         time.sleep(0.2)
@@ -263,3 +265,63 @@ def test_a_worker_on_another_machine_stores_what_the_api_serves(
     assert (info.width, info.height) == (960, 960)
     assert info.duration_s == pytest.approx(5.0, abs=0.05)
     assert not any((tmp_path / home / "media").exists() for home in ("api", "worker"))
+
+
+def test_a_port_in_use_is_a_clear_error_at_start(env: dict[str, str],
+                                                 servers: list[Server]) -> None:
+    first = Server(env)
+    servers.append(first)
+    second = subprocess.run([*SEEDGATE, "serve", "--port", str(first.port)], env=env,
+                            capture_output=True, text=True, timeout=120, check=False)
+    assert second.returncode == 2
+    assert f"port {first.port} on 127.0.0.1 is already in use" in second.stderr
+    assert httpx.get(f"{first.url}/healthz").status_code == 200  # the first serves on
+
+
+def test_workers_serve_one_port_and_their_metrics_add_up(env: dict[str, str],
+                                                         servers: list[Server]) -> None:
+    token = "a-metrics-token-of-the-tests"
+    server = Server({**env, "SEEDGATE_METRICS_TOKEN": token}, "--workers", "2")
+    servers.append(server)
+    processes: set[str] = set()  # each process numbers its request ids after a prefix
+    sent = 0
+    deadline = time.monotonic() + 120
+    while len(processes) < 2:
+        assert time.monotonic() < deadline, f"one process answered everything: {processes}"
+        reply = httpx.get(f"{server.url}/healthz")  # a new connection each time
+        assert reply.status_code == 200
+        processes.add(reply.headers["x-request-id"][:8])
+        sent += 1
+    scraped = httpx.get(f"{server.url}/metrics",
+                        headers={"authorization": f"Bearer {token}"}).text
+    counted = sum(sample.value for family in text_string_to_metric_families(scraped)
+                  for sample in family.samples
+                  if sample.name == "seedgate_http_requests_total"
+                  and sample.labels["route"] == "/healthz")
+    assert counted == sent  # both processes' counts, whichever one answered the scrape
+
+
+def test_json_access_log_and_private_files(env: dict[str, str], servers: list[Server]
+                                           ) -> None:
+    """On its own SQLite database: the data directory's secrets are readable by their
+    owner only, and the JSON access log names the key, never the key itself."""
+    env = {name: value for name, value in env.items()
+           if name not in ("DATABASE_URL", "SEEDGATE_DATABASE_SCHEMA")}
+    server = Server({**env, "SEEDGATE_ACCESS_LOG": "json"})  # a first start: a dev key too
+    servers.append(server)
+    key = seedgate(env, "keys", "create", "--name", "acme", "--quiet").strip()
+    with server.client(key) as client:
+        reply = client.get("/api/status", params={"task_id": "task_missing"})
+    assert reply.status_code == 404
+    output = server.output()
+    lines = [orjson.loads(line) for line in output.splitlines() if line.startswith("{")]
+    [line] = [line for line in lines if line.get("request_id") == reply.headers["x-request-id"]]
+    assert line["logger"] == "seedgate.access" and line["key"] == "acme"
+    assert (line["dialect"], line["route"], line["status"]) == ("seedance15pro",
+                                                                "/api/status", 404)
+    assert key not in output
+    home = Path(env["SEEDGATE_HOME"])
+    private = [home / name for name in ("seedgate.db", "secret.key", "dev-key.sealed")]
+    private += home.glob("seedgate.db-*")
+    assert {path.name: oct(path.stat().st_mode & 0o777) for path in private} == {
+        path.name: "0o600" for path in private}

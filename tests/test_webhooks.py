@@ -144,7 +144,7 @@ def test_delivery_log_shows_failures_and_a_replay_sends_again(
         video_id = client.post("/v1/videos", json={
             "prompt": VIOLATION, "webhook": {"url": receiver.url("/flaky")}}).json()["id"]
         receiver.wait_for("/flaky", 1)
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + 60
         while (log := client.get(f"/v1/videos/{video_id}/webhooks").json()["data"])[0][
                 "attempts"] < 1:
             assert time.monotonic() < deadline
@@ -180,7 +180,7 @@ def test_deliveries_survive_a_restart_in_the_middle_of_retries(
             video_id = client.post("/v1/videos", json={
                 "prompt": VIOLATION, "webhook": {"url": receiver.url("/restart")}}).json()["id"]
             receiver.wait_for("/restart", 1)
-            deadline = time.monotonic() + 10
+            deadline = time.monotonic() + 60
             while client.get(f"/v1/videos/{video_id}/webhooks").json()["data"][0][
                     "attempts"] < 1:
                 assert time.monotonic() < deadline
@@ -196,7 +196,7 @@ def test_deliveries_survive_a_restart_in_the_middle_of_retries(
     assert verified(secret, calls[0]) == verified(secret, calls[1])
     assert calls[0].headers["webhook-id"] == calls[1].headers["webhook-id"]
     with second.client(key) as client:
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + 60
         while (log := client.get(f"/v1/videos/{video_id}/webhooks").json()["data"])[0][
                 "status"] != "delivered":
             assert time.monotonic() < deadline
