@@ -292,13 +292,20 @@ def test_workers_serve_one_port_and_their_metrics_add_up(env: dict[str, str],
         assert reply.status_code == 200
         processes.add(reply.headers["x-request-id"][:8])
         sent += 1
-    scraped = httpx.get(f"{server.url}/metrics",
-                        headers={"authorization": f"Bearer {token}"}).text
-    counted = sum(sample.value for family in text_string_to_metric_families(scraped)
-                  for sample in family.samples
-                  if sample.name == "seedgate_http_requests_total"
-                  and sample.labels["route"] == "/healthz")
-    assert counted == sent  # both processes' counts, whichever one answered the scrape
+    def counted() -> float:
+        scraped = httpx.get(f"{server.url}/metrics",
+                            headers={"authorization": f"Bearer {token}"}).text
+        return sum(sample.value for family in text_string_to_metric_families(scraped)
+                   for sample in family.samples
+                   if sample.name == "seedgate_http_requests_total"
+                   and sample.labels["route"] == "/healthz")
+
+    # Both processes' counts, whichever one answers the scrape (each moves its tally into
+    # the shared files every second).
+    deadline = time.monotonic() + 60
+    while (seen := counted()) != sent:
+        assert seen < sent and time.monotonic() < deadline, (seen, sent)
+        time.sleep(0.2)
 
 
 def test_json_access_log_and_private_files(env: dict[str, str], servers: list[Server]
@@ -307,9 +314,9 @@ def test_json_access_log_and_private_files(env: dict[str, str], servers: list[Se
     owner only, and the JSON access log names the key, never the key itself."""
     env = {name: value for name, value in env.items()
            if name not in ("DATABASE_URL", "SEEDGATE_DATABASE_SCHEMA")}
-    server = Server({**env, "SEEDGATE_ACCESS_LOG": "json"})  # a first start: a dev key too
+    server = Server({**env, "SEEDGATE_ACCESS_LOG": "json", "SEEDGATE_LOG_LEVEL": "INFO"})
     servers.append(server)
-    key = seedgate(env, "keys", "create", "--name", "acme", "--quiet").strip()
+    key = seedgate(env, "keys", "create", "--name", "acme", "--quiet").strip()  # besides dev
     with server.client(key) as client:
         reply = client.get("/api/status", params={"task_id": "task_missing"})
     assert reply.status_code == 404

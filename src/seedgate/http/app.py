@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -24,6 +26,9 @@ from seedgate.http.observe import BodyTimeout, Observed, route_labels, timed_out
 from seedgate.http.plumbing import json_response
 from seedgate.http.runbase import RunbaseEndpoints
 from seedgate.http.seedance15pro import SeedanceEndpoints
+from seedgate.ops import metrics
+
+TALLY_FLUSH_S = 1.0  # how stale the request metrics of a process not scraped may be
 
 
 async def http_error(_request: Request, exc: Exception) -> Response:
@@ -35,12 +40,19 @@ async def http_error(_request: Request, exc: Exception) -> Response:
 
 
 def create_app(gateway: Gateway) -> ASGIApp:
+    tally = metrics.RequestTally()
+
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         await gateway.start()
+        flusher = asyncio.create_task(tally.flush_every(TALLY_FLUSH_S), name="metrics")
         try:
             yield
         finally:
+            flusher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await flusher
+            tally.close()
             await gateway.stop()
 
     app = Starlette(
@@ -51,7 +63,7 @@ def create_app(gateway: Gateway) -> ASGIApp:
     app.state.gateway = gateway
     routes, dialects = mounted_routes(gateway)
     return Observed(JsonRoutes(app, gateway, routes, dialects), route_labels(app.routes),
-                    gateway.settings.body_read_timeout)
+                    gateway.settings.body_read_timeout, tally)
 
 
 async def body_timed_out(_request: Request, _exc: Exception) -> Response:

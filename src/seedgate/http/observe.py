@@ -62,10 +62,11 @@ def route_labels(routes: Iterable[BaseRoute], prefix: str = "") -> dict[object, 
 
 class Observed:
     def __init__(self, app: ASGIApp, endpoints: dict[object, tuple[str, str]],
-                 body_timeout_s: float) -> None:
+                 body_timeout_s: float, tally: metrics.RequestTally) -> None:
         self.app = app
         self.endpoints = endpoints
         self.body_timeout_s = body_timeout_s
+        self.tally = tally
         self.ids = RequestIds()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -96,7 +97,7 @@ class Observed:
             dialect, route = scope.get(ROUTE) or self.endpoints.get(scope.get("endpoint"),
                                                                     UNMATCHED)
             seconds = time.perf_counter() - started
-            metrics.observe_request(dialect, route, scope["method"], status or 500, seconds)
+            self.tally.add(dialect, route, scope["method"], status or 500, seconds)
             if access.ACCESS.isEnabledFor(logging.INFO):
                 access.record(request_id.decode(), scope["method"], status or 500,
                               seconds * 1000, dialect=dialect, route=route)

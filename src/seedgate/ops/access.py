@@ -28,10 +28,11 @@ class JsonFormatter(logging.Formatter):
 
 
 def configure(mode: str) -> None:
-    """`text`: lines go where every log goes; `json`: to stderr as JSON objects; `off`."""
+    """`text`: lines go where every log goes; `json`: to stderr as JSON objects; `off`.
+    Lines are INFO records: a `log_level` above INFO leaves them out too."""
     ACCESS.handlers.clear()
     ACCESS.propagate = mode == "text"
-    ACCESS.setLevel(logging.INFO if mode != "off" else logging.CRITICAL + 1)
+    ACCESS.setLevel(logging.NOTSET if mode != "off" else logging.CRITICAL + 1)
     if mode == "json":
         handler = logging.StreamHandler()
         handler.setFormatter(JsonFormatter())

@@ -9,10 +9,14 @@ scrape answered by any of them sums every process's files. Gauges of the whole s
 
 from __future__ import annotations
 
+import asyncio
+import bisect
 import contextlib
 import os
 import time
+import weakref
 from collections.abc import AsyncIterator, Iterable
+from typing import Any
 
 from prometheus_client import (
     REGISTRY,
@@ -60,25 +64,62 @@ CREDITS_REFUNDED = Counter("seedgate_credits_refunded",
                            "Credits given back (failed, cancelled, expired, settled for less)")
 REFUSALS = Counter("seedgate_refusals", "Requests refused by a key's limits", ("limit",))
 
-_request_children: dict[tuple[str, str, str, int], tuple[Counter, Histogram]] = {}
 
 
 def multiprocess_dir() -> str | None:
     return os.environ.get(MULTIPROC_ENV) or None
 
 
-def observe_request(dialect: str, route: str, method: str, status: int,
-                    seconds: float) -> None:
-    """Count one answered request; the labelled children are looked up once each."""
-    key = (dialect, route, method, status)
-    children = _request_children.get(key)
-    if children is None:
-        verb = method if method in METHODS else "other"
-        children = (REQUESTS.labels(dialect, route, verb, str(status)),
-                    REQUEST_SECONDS.labels(dialect, route, verb))
-        _request_children[key] = children
-    children[0].inc()
-    children[1].observe(seconds)
+class RequestTally:
+    """Answered requests, tallied in plain dictionaries on the event loop and moved into
+    REQUESTS and REQUEST_SECONDS by `flush` (every second, and before a scrape).
+
+    Measured, prometheus_client's locked updates of a counter and a histogram cost about
+    half of what the rest of a status read's accounting did on the hot path; a tally is a
+    dictionary lookup and a bisection. Moving a histogram's tally in writes its bucket
+    and sum values (`_buckets`, `_sum`, the library's own storage: a bucket counts the
+    observations up to its bound and above the one before, as `observe` does).
+    """
+
+    def __init__(self) -> None:
+        self._pending: dict[tuple[str, str, str, int], list[Any]] = {}
+        self._bounds = REQUEST_SECONDS._upper_bounds
+        _tallies.add(self)
+
+    def add(self, dialect: str, route: str, method: str, status: int, seconds: float) -> None:
+        entry = self._pending.get((dialect, route, method, status))
+        if entry is None:
+            entry = self._pending[(dialect, route, method, status)] = [
+                0, 0.0, [0] * len(self._bounds)]
+        entry[0] += 1
+        entry[1] += seconds
+        entry[2][bisect.bisect_left(self._bounds, seconds)] += 1
+
+    def flush(self) -> None:
+        pending, self._pending = self._pending, {}
+        for (dialect, route, method, status), (count, total, buckets) in pending.items():
+            verb = method if method in METHODS else "other"
+            REQUESTS.labels(dialect, route, verb, str(status)).inc(count)
+            histogram = REQUEST_SECONDS.labels(dialect, route, verb)
+            histogram._sum.inc(total)
+            for bucket, observed in zip(histogram._buckets, buckets, strict=True):
+                if observed:
+                    bucket.inc(observed)
+
+    async def flush_every(self, interval_s: float) -> None:
+        try:
+            while True:
+                await asyncio.sleep(interval_s)
+                self.flush()
+        finally:
+            self.flush()
+
+    def close(self) -> None:
+        self.flush()
+        _tallies.discard(self)
+
+
+_tallies: weakref.WeakSet[RequestTally] = weakref.WeakSet()
 
 
 def task_created(task: Task) -> None:
@@ -128,6 +169,8 @@ class _Families:
 
 def exposition(live: Iterable[Metric]) -> bytes:
     """The text exposition: every process's counters and histograms, then `live`."""
+    for tally in list(_tallies):
+        tally.flush()
     if multiprocess_dir():
         shared = CollectorRegistry()
         MultiProcessCollector(shared)
