@@ -52,7 +52,7 @@ $(CHROMIUM):
 
 # The embedded configuration: SQLite, state in the process, media on disk.
 test-sqlite: $(STAMP) services $(CHROMIUM)
-	$(PYTEST)
+	$(PYTEST) -m 'not scale_out'
 
 # The scale-out configuration: PostgreSQL, state shared through Redis, media in S3.
 test-postgres: $(STAMP) services $(CHROMIUM)

@@ -63,6 +63,13 @@ def fresh_database(tmp_path: Path, name: str = "seedgate",
     if not url:
         yield DatabaseTarget(f"sqlite:///{tmp_path / f'{name}.db'}", None)
         return
+    with postgres_schema(TEST_DATABASE_URL) as target:
+        yield target
+
+
+@contextlib.contextmanager
+def postgres_schema(url: str) -> Iterator[DatabaseTarget]:
+    """A new, empty schema in the PostgreSQL database at `url`, dropped afterwards."""
     schema = f"t_{secrets.token_hex(6)}"
     admin = sa.create_engine(normalize_url(url))
     with admin.begin() as conn:

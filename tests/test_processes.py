@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,10 +18,9 @@ from seedgate.media.config import parse_media_url
 from seedgate.media.probe import probe_video
 
 from . import s3
-from .conftest import DatabaseTarget, free_port
+from .conftest import DatabaseTarget
 from .helpers import wait_for_status
-
-SEEDGATE = [sys.executable, "-m", "seedgate.cli"]
+from .processes import SEEDGATE, Server, seedgate
 
 
 @pytest.fixture
@@ -40,42 +38,6 @@ def env(tmp_path: Path, database: DatabaseTarget) -> Iterator[dict[str, str]]:
     yield values
     if media:
         s3.empty(parse_media_url(media["media_url"]))
-
-
-def seedgate(env: dict[str, str], *args: str) -> str:
-    done = subprocess.run([*SEEDGATE, *args], env=env, capture_output=True, text=True,
-                          timeout=60, check=False)
-    assert done.returncode == 0, done.stderr
-    return done.stdout
-
-
-class Server:
-    def __init__(self, env: dict[str, str], *args: str) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.process = subprocess.Popen(
-            [*SEEDGATE, "serve", "--port", str(self.port), *args], env=env,
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        )
-        deadline = time.monotonic() + 120  # a start takes seconds, many on a loaded machine
-        while True:
-            try:
-                httpx.get(f"{self.url}/api/status", timeout=1)
-                return
-            except httpx.TransportError:
-                if self.process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"server did not start: {self.output()}") from None
-                time.sleep(0.1)
-
-    def output(self) -> str:
-        if self.process.poll() is None:
-            self.process.terminate()
-        out, _ = self.process.communicate(timeout=30)
-        return out
-
-    def client(self, key: str) -> httpx.Client:
-        return httpx.Client(base_url=self.url, headers={"authorization": f"Bearer {key}"},
-                            timeout=30)
 
 
 @pytest.fixture

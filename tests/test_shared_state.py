@@ -71,6 +71,21 @@ def test_a_keys_rate_limit_holds_across_processes(deployment: Any) -> None:
         assert limited.status_code == 429 and int(limited.headers["retry-after"]) >= 1
 
 
+def test_tokens_reserved_by_a_process_never_add_to_a_keys_limit(deployment: Any) -> None:
+    """Each process takes a few tokens ahead (a twentieth of a burst); across processes the
+    key still gets one burst, less at most what the reserves strand."""
+    first, second = deployment(worker=False), deployment(worker=False)
+    secret = first.new_key(rate_limit=1200)  # bursts of 200, 20 a second; reserves of 10
+    with first.client(secret) as a, second.client(secret) as b:
+        started = time.monotonic()
+        statuses = [(a, b)[i % 2].get("/api/status", params={"task_id": "task_x"}).status_code
+                    for i in range(400)]
+        elapsed = time.monotonic() - started
+    admitted = statuses.count(404)
+    assert 200 - 2 * 10 <= admitted <= 200 + 20 * elapsed + 1, (admitted, elapsed)
+    assert statuses.count(429) == 400 - admitted
+
+
 def test_without_redis_each_process_counts_alone(make_gateway: Any) -> None:
     first = make_gateway(worker=False, redis_url=None)
     second = make_gateway(worker=False, redis_url=None)

@@ -1,16 +1,22 @@
 """Per-key rate limits shared by every process, as token buckets in Redis.
 
-A check is one step of a Lua script, atomic in Redis, on Redis's clock. Checks arriving in
-the same event-loop turn (and while one round trip is in flight) go to Redis together in
-one script call, so a busy process pays one round trip per batch, not per request. While
-Redis is unreachable each process falls back to its own buckets: limits keep holding per
-process (fail open to N times the limit across N processes), and nothing waits on Redis.
+Tokens are taken from the shared bucket by a Lua script, atomically and on Redis's clock.
+Checks arriving in the same event-loop turn (and while one round trip is in flight) go to
+Redis together in one script call, and a process takes a few tokens more than it needs
+(a twentieth of the key's burst, at most `RESERVE_MAX`): later checks of that key spend
+them without a round trip. Reserved tokens lapse after `RESERVE_S` unspent, so across
+processes a key never gets more than its limit, and may get a little less: at most a
+twentieth of a burst per process and second. While Redis is unreachable each process falls
+back to its own buckets: limits keep holding per process (fail open to N times the limit
+across N processes), and nothing waits on Redis.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
+from dataclasses import dataclass, field
 
 from seedgate.domain.keys import ApiKey
 from seedgate.service.limits import RateLimiter, rate_limited
@@ -18,32 +24,54 @@ from seedgate.shared.link import RedisDown, RedisLink
 
 log = logging.getLogger(__name__)
 
-# KEYS: one bucket per check (repeats allowed); ARGV: each check's requests a minute.
-# Returns, per check, 0 when allowed or the milliseconds until a token is due.
+RESERVE_S = 1.0
+RESERVE_MAX = 256
+
+# KEYS: one bucket per key; ARGV: per key, its requests a minute and the tokens wanted.
+# Returns, per key, the tokens granted (as many as there are, up to those wanted) and the
+# milliseconds until the next token is due.
 TOKEN_BUCKETS = """
 local clock = redis.call('TIME')
 local now = clock[1] * 1000 + math.floor(clock[2] / 1000)
-local waits = {}
+local answer = {}
 for i, key in ipairs(KEYS) do
-  local per_minute = tonumber(ARGV[i])
+  local per_minute = tonumber(ARGV[2 * i - 1])
+  local wanted = tonumber(ARGV[2 * i])
   local rate = per_minute / 60000
   local capacity = math.max(1, per_minute / 6)
   local state = redis.call('HMGET', key, 'tokens', 'at')
   local tokens = tonumber(state[1]) or capacity
   local at = tonumber(state[2]) or now
   tokens = math.min(capacity, tokens + math.max(0, now - at) * rate)
-  if tokens < 1 then
-    waits[i] = math.ceil((1 - tokens) / rate)
-  else
-    waits[i] = 0
-    redis.call('HSET', key, 'tokens', tostring(tokens - 1), 'at', now)
-    redis.call('PEXPIRE', key, math.ceil(capacity / rate) + 1000)
-  end
+  local granted = math.min(wanted, math.floor(tokens))
+  tokens = tokens - granted
+  redis.call('HSET', key, 'tokens', tostring(tokens), 'at', now)
+  redis.call('PEXPIRE', key, math.ceil(capacity / rate) + 1000)
+  answer[2 * i - 1] = granted
+  answer[2 * i] = math.max(1, math.ceil((1 - tokens) / rate))
 end
-return waits
+return answer
 """
 
-Check = tuple[ApiKey, int, asyncio.Future[int]]
+
+@dataclass
+class _Demand:
+    """The checks of one key waiting for the next round trip."""
+
+    key: ApiKey
+    per_minute: int
+    waiters: list[asyncio.Future[int]] = field(default_factory=list)
+
+
+@dataclass
+class _Reserve:
+    tokens: int
+    until: float
+
+
+def reserve_size(per_minute: int) -> int:
+    """The tokens a process takes beyond those it needs now: a twentieth of the burst."""
+    return min(RESERVE_MAX, int(per_minute / 6 / 20))
 
 
 class RedisRateLimiter(RateLimiter):
@@ -51,7 +79,8 @@ class RedisRateLimiter(RateLimiter):
         super().__init__(default_per_minute)
         self._link = link
         self._script = link.client.register_script(TOKEN_BUCKETS)
-        self._pending: list[Check] = []
+        self._reserves: dict[int, _Reserve] = {}
+        self._pending: dict[int, _Demand] = {}
         self._sender: asyncio.Task[None] | None = None
 
     async def check(self, key: ApiKey) -> None:
@@ -61,37 +90,63 @@ class RedisRateLimiter(RateLimiter):
         if not self._link.up:
             await super().check(key)
             return
-        future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
-        self._pending.append((key, per_minute, future))
+        if self._spend_reserved(key.id):
+            return
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[int] = loop.create_future()
+        demand = self._pending.setdefault(key.id, _Demand(key, per_minute))
+        demand.waiters.append(future)
         if self._sender is None:
-            self._sender = asyncio.get_running_loop().create_task(self._send())
+            self._sender = loop.create_task(self._send())
         wait_ms = await future
         if wait_ms:
             raise rate_limited(per_minute, wait_ms / 1000)
+
+    def _spend_reserved(self, key_id: int) -> bool:
+        reserve = self._reserves.get(key_id)
+        if reserve is None or reserve.tokens <= 0 or reserve.until < time.monotonic():
+            return False
+        reserve.tokens -= 1
+        return True
 
     async def _send(self) -> None:
         """Send what is pending in batches, until nothing is."""
         try:
             while self._pending:
-                batch, self._pending = self._pending, []
+                batch, self._pending = list(self._pending.values()), {}
                 await self._settle(batch)
         finally:
             self._sender = None
 
-    async def _settle(self, batch: list[Check]) -> None:
-        keys = [self._link.key("rate", key.id) for key, _, _ in batch]
-        limits = [per_minute for _, per_minute, _ in batch]
+    async def _settle(self, batch: list[_Demand]) -> None:
+        keys = [self._link.key("rate", demand.key.id) for demand in batch]
+        args = [number for demand in batch for number in (
+            demand.per_minute, len(demand.waiters) + reserve_size(demand.per_minute))]
         try:
-            waits = await self._link.call(lambda: self._script(keys=keys, args=limits))
+            answer = await self._link.call(lambda: self._script(keys=keys, args=args))
         except RedisDown:
-            waits = [_ms(self.take(key)) for key, _, _ in batch]
-        except Exception as exc:  # a bug must not hang the requests waiting here
-            for _, _, future in batch:
-                future.set_exception(exc)
+            for demand in batch:
+                for future in demand.waiters:
+                    _resolve(future, _ms(self.take(demand.key)))
             return
-        for (_, _, future), wait in zip(batch, waits, strict=True):
-            if not future.done():
-                future.set_result(int(wait))
+        except Exception as exc:  # a bug must not hang the requests waiting here
+            for demand in batch:
+                for future in demand.waiters:
+                    if not future.done():
+                        future.set_exception(exc)
+            return
+        until = time.monotonic() + RESERVE_S
+        for demand, granted, wait_ms in zip(batch, answer[::2], answer[1::2], strict=True):
+            admitted = min(int(granted), len(demand.waiters))
+            for index, future in enumerate(demand.waiters):
+                _resolve(future, 0 if index < admitted else int(wait_ms))
+            if int(granted) > admitted:
+                self._reserves[demand.key.id] = _Reserve(int(granted) - admitted, until)
+
+
+def _resolve(future: asyncio.Future[int], wait_ms: int) -> None:
+    if not future.done():  # its request may have gone
+        future.set_result(wait_ms)
 
 
 def _ms(seconds: float) -> int:
