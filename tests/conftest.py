@@ -57,10 +57,9 @@ class DatabaseTarget:
 
 
 @contextlib.contextmanager
-def fresh_database(tmp_path: Path, name: str = "seedgate",
-                   url: str | None = TEST_DATABASE_URL) -> Iterator[DatabaseTarget]:
-    """A fresh, empty database: a SQLite file, or a new schema in the PostgreSQL `url`."""
-    if not url:
+def fresh_database(tmp_path: Path, name: str = "seedgate") -> Iterator[DatabaseTarget]:
+    """A fresh, empty database: a SQLite file, or a new PostgreSQL schema."""
+    if not TEST_DATABASE_URL:
         yield DatabaseTarget(f"sqlite:///{tmp_path / f'{name}.db'}", None)
         return
     with postgres_schema(TEST_DATABASE_URL) as target:

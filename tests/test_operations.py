@@ -24,7 +24,7 @@ from seedgate.store import webhooks as delivery_store
 from seedgate.webhooks.delivery import SCHEDULE_S
 
 from . import s3
-from .conftest import POSTGRES_URL, RunningGateway, free_port, fresh_database
+from .conftest import POSTGRES_URL, RunningGateway, free_port, postgres_schema
 from .helpers import wait_for_status
 from .receiver import Answer, Receiver
 from .tcpproxy import TcpProxy
@@ -58,9 +58,9 @@ def test_alive_and_ready_with_every_check_named(gateway: RunningGateway) -> None
 
 
 def test_not_ready_while_postgresql_is_unreachable(
-    make_gateway: Callable[..., RunningGateway], tmp_path: Path
+    make_gateway: Callable[..., RunningGateway]
 ) -> None:
-    with fresh_database(tmp_path, url=POSTGRES_URL) as target, TcpProxy(5432) as proxy:
+    with postgres_schema(POSTGRES_URL) as target, TcpProxy(5432) as proxy:
         url = target.url.replace("127.0.0.1:5432", f"127.0.0.1:{proxy.port}")
         assert url != target.url
         gateway = make_gateway(worker=False, database_url=url,

@@ -29,12 +29,11 @@ from seedgate.store import schema
 from seedgate.store.database import Database
 
 from . import s3
-from .conftest import REDIS_URL, TEST_DATABASE_URL, postgres_schema
+from .conftest import POSTGRES_URL, REDIS_URL, postgres_schema
 from .processes import SEEDGATE, Server, seedgate
 
 pytestmark = pytest.mark.scale_out
 
-POSTGRES_URL = TEST_DATABASE_URL or "postgresql://127.0.0.1:5432/test"
 BODY = {"resolution": "480p", "ratio": "1:1", "generate_audio": False, "seconds": "4"}
 TASKS = 48
 FAILING = {i for i in range(TASKS) if i % 4 == 3}  # refused by the simulator: refunded
