@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -76,6 +77,15 @@ class MediaServer(LoopbackServer):
     def add(self, path: str, body: bytes, content_type: str = "image/png") -> str:
         self.files[path] = (body, content_type)
         return f"{self.url}{path}"
+
+
+def until(condition: Callable[[], Any], what: str, timeout: float = 120.0) -> Any:
+    """Wait for `condition()` to be truthy (generously: the machine may be busy); its value."""
+    deadline = time.monotonic() + timeout
+    while not (found := condition()):
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.1)
+    return found
 
 
 def wait_for_status(client: httpx.Client, task_id: str, statuses: set[str],

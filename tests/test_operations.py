@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import logging
 import socket
-import time
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
@@ -25,7 +24,7 @@ from seedgate.webhooks.delivery import SCHEDULE_S
 
 from . import s3
 from .conftest import POSTGRES_URL, RunningGateway, free_port, postgres_schema
-from .helpers import wait_for_status
+from .helpers import until, wait_for_status
 from .receiver import Answer, Receiver
 from .tcpproxy import TcpProxy
 
@@ -33,14 +32,6 @@ TOKEN = "metrics-token-for-the-tests"
 VIOLATION = "a fox in the snow @sim:content_violation"
 GENERATE = {"prompt": "Drone shot over neon night market", "aspect_ratio": "16:9",
             "duration": "5", "sound": False}
-
-
-def wait_until(condition: Callable[[], Any], what: str, timeout: float = 60.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while not (found := condition()):
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.1)
-    return found
 
 
 def readiness(gateway: RunningGateway) -> tuple[int, dict[str, Any]]:
@@ -167,7 +158,7 @@ def test_one_access_line_per_request_names_the_key_never_its_secret(
         reply = client.get("/api/v1/runs/run_missing")
     assert reply.status_code == 404
     request_id = reply.headers["x-request-id"]
-    lines = wait_until(lambda: [r for r in caplog.records if r.name == "seedgate.access"
+    lines = until(lambda: [r for r in caplog.records if r.name == "seedgate.access"
                                 and r.access["request_id"] == request_id], "the access line")
     [line] = lines
     fields = line.access
@@ -228,7 +219,7 @@ def test_deleting_a_task_cancels_its_pending_webhook_deliveries(
             video_id = client.post("/v1/videos", json={
                 "prompt": VIOLATION, "webhook": {"url": receiver.url("/failing")}}).json()["id"]
             deliveries = partial(delivery_store.deliveries_of, task_id=video_id)
-            wait_until(lambda: [d for d in gateway.gateway.db.read_sync(deliveries)
+            until(lambda: [d for d in gateway.gateway.db.read_sync(deliveries)
                                 if d.attempts == 1], "the first attempt")
             assert client.delete(f"/v1/videos/{video_id}").status_code == 200
         [delivery] = gateway.gateway.db.read_sync(deliveries)

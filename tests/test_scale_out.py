@@ -14,7 +14,7 @@ import subprocess
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +30,7 @@ from seedgate.store.database import Database
 
 from . import s3
 from .conftest import POSTGRES_URL, REDIS_URL, postgres_schema
+from .helpers import until
 from .processes import SEEDGATE, Server, seedgate
 
 pytestmark = pytest.mark.scale_out
@@ -37,15 +38,6 @@ pytestmark = pytest.mark.scale_out
 BODY = {"resolution": "480p", "ratio": "1:1", "generate_audio": False, "seconds": "4"}
 TASKS = 48
 FAILING = {i for i in range(TASKS) if i % 4 == 3}  # refused by the simulator: refunded
-
-
-def until(condition: Callable[[], Any], what: str, timeout: float = 120.0) -> Any:
-    """Wait for `condition()` to be truthy (generously: the machine may be busy)."""
-    deadline = time.monotonic() + timeout
-    while not (found := condition()):
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.1)
-    return found
 
 
 @dataclass

@@ -125,9 +125,9 @@ class Observed:
         return receive_in_time
 
 
-def timed_out(_request: object = None, _exc: object = None) -> Response:
-    """408, closing the connection: what is left of the body will not be read. Also the
-    Starlette app's handler of BodyTimeout (else its error middleware would answer 500)."""
+def timed_out() -> Response:
+    """408, closing the connection: what is left of the body will not be read. The
+    Starlette app answers it too (else its error middleware would answer 500 first)."""
     return json_response({"error": {"code": "request_timeout", "message": "The request "
                                     "body did not arrive in time."}}, 408,
                          {"connection": "close"})
