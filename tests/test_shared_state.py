@@ -72,8 +72,8 @@ def test_a_keys_rate_limit_holds_across_processes(deployment: Any) -> None:
 
 
 def test_tokens_reserved_by_a_process_never_add_to_a_keys_limit(deployment: Any) -> None:
-    """Each process takes a few tokens ahead (a twentieth of a burst); across processes the
-    key still gets one burst, less at most what the reserves strand."""
+    """Each process takes a few tokens ahead (a twentieth of a burst) from the shared
+    bucket: across processes the key still gets one burst, less what they hold at the end."""
     first, second = deployment(worker=False), deployment(worker=False)
     secret = first.new_key(rate_limit=1200)  # bursts of 200, 20 a second; reserves of 10
     with first.client(secret) as a, second.client(secret) as b:

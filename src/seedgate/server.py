@@ -44,6 +44,12 @@ def http1(settings: Settings) -> HTTP1Settings:
     return HTTP1Settings(header_read_timeout=int(settings.header_read_timeout * 1000))
 
 
+# Connections a server process takes at once, and queued in the kernel beyond them.
+# Granian's embedded server defaults both to 128: with 300 clients connecting at once, the
+# rest waited in SYN retries (1, 3, 7, ... s), and the last answer came after 61 s.
+CONNECTIONS = 2048
+
+
 def http_server(app: ASGIApp, settings: Settings) -> Server:
     """Granian, embedded in this process's event loop so the worker shares it.
 
@@ -53,7 +59,7 @@ def http_server(app: ASGIApp, settings: Settings) -> Server:
     return Server(
         app, address=settings.host, port=settings.port, interface=Interfaces.ASGI,
         websockets=False, log_level=LogLevels(settings.log_level.lower()),
-        http1_settings=http1(settings),
+        http1_settings=http1(settings), backlog=CONNECTIONS, backpressure=CONNECTIONS,
     )
 
 
@@ -83,7 +89,7 @@ def serve_processes(settings: Settings, processes: int, *, worker: bool = True) 
         address=settings.host, port=settings.port, interface=Interfaces.ASGI,
         workers=processes, loop=Loops.uvloop, websockets=False,
         log_level=LogLevels(settings.log_level.lower()), http1_settings=http1(settings),
-        respawn_failed_workers=True,
+        respawn_failed_workers=True, backlog=CONNECTIONS * processes, backpressure=CONNECTIONS,
     ).serve()
 
 

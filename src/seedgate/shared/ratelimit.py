@@ -4,18 +4,17 @@ Tokens are taken from the shared bucket by a Lua script, atomically and on Redis
 Checks arriving in the same event-loop turn (and while one round trip is in flight) go to
 Redis together in one script call, and a process takes a few tokens more than it needs
 (a twentieth of the key's burst, at most `RESERVE_MAX`): later checks of that key spend
-them without a round trip. Reserved tokens lapse after `RESERVE_S` unspent, so across
-processes a key never gets more than its limit, and may get a little less: at most a
-twentieth of a burst per process and second. While Redis is unreachable each process falls
-back to its own buckets: limits keep holding per process (fail open to N times the limit
-across N processes), and nothing waits on Redis.
+them without a round trip. Every token spent was taken from the shared bucket, so over
+time a key gets its rate across all processes; at one moment it may get, beyond one burst,
+the reserves that processes took earlier (a twentieth of a burst each). While Redis is
+unreachable each process falls back to its own buckets: limits keep holding per process
+(fail open to N times the limit across N processes), and nothing waits on Redis.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from dataclasses import dataclass, field
 
 from seedgate.domain.keys import ApiKey
@@ -24,7 +23,6 @@ from seedgate.shared.link import RedisDown, RedisLink
 
 log = logging.getLogger(__name__)
 
-RESERVE_S = 1.0
 RESERVE_MAX = 256
 
 # KEYS: one bucket per key; ARGV: per key, its requests a minute and the tokens wanted.
@@ -63,12 +61,6 @@ class _Demand:
     waiters: list[asyncio.Future[int]] = field(default_factory=list)
 
 
-@dataclass
-class _Reserve:
-    tokens: int
-    until: float
-
-
 def reserve_size(per_minute: int) -> int:
     """The tokens a process takes beyond those it needs now: a twentieth of the burst."""
     return min(RESERVE_MAX, int(per_minute / 6 / 20))
@@ -79,7 +71,7 @@ class RedisRateLimiter(RateLimiter):
         super().__init__(default_per_minute)
         self._link = link
         self._script = link.client.register_script(TOKEN_BUCKETS)
-        self._reserves: dict[int, _Reserve] = {}
+        self._reserves: dict[int, int] = {}  # tokens taken ahead, by key id
         self._pending: dict[int, _Demand] = {}
         self._sender: asyncio.Task[None] | None = None
 
@@ -103,10 +95,10 @@ class RedisRateLimiter(RateLimiter):
             raise rate_limited(per_minute, wait_ms / 1000)
 
     def _spend_reserved(self, key_id: int) -> bool:
-        reserve = self._reserves.get(key_id)
-        if reserve is None or reserve.tokens <= 0 or reserve.until < time.monotonic():
+        tokens = self._reserves.get(key_id, 0)
+        if tokens <= 0:
             return False
-        reserve.tokens -= 1
+        self._reserves[key_id] = tokens - 1
         return True
 
     async def _send(self) -> None:
@@ -119,6 +111,13 @@ class RedisRateLimiter(RateLimiter):
             self._sender = None
 
     async def _settle(self, batch: list[_Demand]) -> None:
+        # Tokens reserved by the round trip just before this one go first.
+        for demand in batch:
+            while demand.waiters and self._spend_reserved(demand.key.id):
+                _resolve(demand.waiters.pop(), 0)
+        batch = [demand for demand in batch if demand.waiters]
+        if not batch:
+            return
         keys = [self._link.key("rate", demand.key.id) for demand in batch]
         args = [number for demand in batch for number in (
             demand.per_minute, len(demand.waiters) + reserve_size(demand.per_minute))]
@@ -135,13 +134,12 @@ class RedisRateLimiter(RateLimiter):
                     if not future.done():
                         future.set_exception(exc)
             return
-        until = time.monotonic() + RESERVE_S
         for demand, granted, wait_ms in zip(batch, answer[::2], answer[1::2], strict=True):
             admitted = min(int(granted), len(demand.waiters))
             for index, future in enumerate(demand.waiters):
                 _resolve(future, 0 if index < admitted else int(wait_ms))
             if int(granted) > admitted:
-                self._reserves[demand.key.id] = _Reserve(int(granted) - admitted, until)
+                self._reserves[demand.key.id] = int(granted) - admitted
 
 
 def _resolve(future: asyncio.Future[int], wait_ms: int) -> None:
