@@ -84,11 +84,12 @@ ERROR_MEANINGS = {
     403: "The request is not allowed.",
     404: "No such task for this key (other keys' tasks are invisible).",
     409: "The task is not in a state that allows this.",
+    410: "The model was retired by every provider; the message names its replacement.",
     429: "Over the key's rate limit; `Retry-After` says when to retry.",
     500: "An internal error; retry with exponential backoff.",
 }
 READ_ERRORS = (401, 404, 429, 500)
-CREATE_ERRORS = (400, 401, 402, 429, 500)
+CREATE_ERRORS = (400, 401, 402, 410, 429, 500)
 
 
 @dataclass(frozen=True, slots=True)
