@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from seedgate.domain.catalog import CATALOG, RATIOS, Mode, closest_ratio
-from seedgate.domain.errors import ErrorKind, GatewayError
+from seedgate.domain.errors import ErrorKind, GatewayError, Rule
 from seedgate.domain.pricing import PriceTable
 from seedgate.domain.request import GenerationRequest, MediaInput, MediaKind, Role, normalize
 from seedgate.domain.task import IllegalTransition, TaskStatus, check_transition
@@ -32,6 +32,10 @@ class TestCatalog:
             "seedance-2-0": ("dreamina-seedance-2-0-260128", "doubao-seedance-2-0-260128"),
             "seedance-2-0-fast": ("dreamina-seedance-2-0-fast-260128",
                                   "doubao-seedance-2-0-fast-260128"),
+            "seedance-2-0-mini": ("dreamina-seedance-2-0-mini-260615",
+                                  "doubao-seedance-2-0-mini-260615"),
+            "seedance-2-5": ("dreamina-seedance-2-5-260628", "doubao-seedance-2-5-260628"),
+            "seedance-2-5-premium": ("dreamina-seedance-2-5-premium-260915", None),
         }
 
     @pytest.mark.parametrize(
@@ -45,6 +49,9 @@ class TestCatalog:
             ("bytedance/seedance-2", "seedance-2-0"),
             ("seedance-2.0", "seedance-2-0"),
             ("SEEDANCE-2-0-FAST", "seedance-2-0-fast"),
+            ("doubao-seedance-2-5-260628", "seedance-2-5"),
+            ("dreamina-seedance-2-5-premium-260915", "seedance-2-5-premium"),
+            ("seedance-2.0-mini", "seedance-2-0-mini"),
         ],
     )
     def test_dialect_names_resolve(self, name: str, model_id: str) -> None:
@@ -61,6 +68,9 @@ class TestCatalog:
             ("seedance-1-0-pro", "1080p", "16:9", (1920, 1088)),
             ("seedance-1-0-pro", "720p", "21:9", (1504, 640)),
             ("seedance-2-0", "480p", "9:16", (496, 864)),
+            ("seedance-2-0", "4k", "16:9", (3840, 2160)),
+            ("seedance-2-5-premium", "4k", "9:16", (2160, 3840)),
+            ("seedance-2-5", "1080p", "1:1", (1440, 1440)),
         ],
     )
     def test_pixel_sizes_match_the_official_tables(
@@ -166,7 +176,7 @@ class TestValidation:
 
     def test_round_trip_through_json(self) -> None:
         request = normalize(GenerationRequest(
-            model="seedance-2-0", prompt="x", seed=7,
+            model="seedance-2-0", prompt="x", priority=3, safety_identifier="u1",
             inputs=(image(Role.REFERENCE_IMAGE), image(Role.REFERENCE_VIDEO, MediaKind.VIDEO)),
         ))
         assert GenerationRequest.from_json(request.to_json()) == request
@@ -240,3 +250,40 @@ class TestPrices:
             PriceTable.with_overrides({"seedance-2-0-fast": {"1080p": 5}})
         with pytest.raises(KeyError):
             PriceTable.with_overrides({"sora-2": {"720p": 5}})
+
+
+class TestTaskTypes:
+    """`omni_reference_task_type` (2.5 family): the rules normalize applies once a dialect
+    has decoded it."""
+
+    SOURCE = MediaInput(MediaKind.VIDEO, "https://example.com/v.mp4", Role.REFERENCE_VIDEO)
+
+    def refused(self, **fields: object) -> GatewayError:
+        with pytest.raises(GatewayError) as caught:
+            normalize(GenerationRequest(prompt="x", **fields))  # type: ignore[arg-type]
+        return caught.value
+
+    def test_edit_keeps_the_sources_length_and_shape(self) -> None:
+        edit = normalize(GenerationRequest(model="seedance-2-5", prompt="x", task_type="edit",
+                                           inputs=(self.SOURCE,)))
+        assert (edit.duration, edit.ratio, edit.task_type) == (-1, "adaptive", "edit")
+        extend = normalize(GenerationRequest(model="seedance-2-5", prompt="x", duration=6,
+                                             task_type="extend", inputs=(self.SOURCE,)))
+        assert (extend.duration, extend.ratio) == (6, "adaptive")
+
+    @pytest.mark.parametrize(("fields", "param", "rule"), [
+        ({"task_type": "edit", "ratio": "16:9"}, "ratio", Rule.TASK_TYPE_CONSTRAINT),
+        ({"task_type": "extend", "ratio": "1:1"}, "ratio", Rule.TASK_TYPE_CONSTRAINT),
+        ({"task_type": "edit", "duration": 5}, "duration", Rule.TASK_TYPE_CONSTRAINT),
+    ])
+    def test_edit_and_extend_constraints(self, fields: dict[str, object], param: str,
+                                         rule: Rule) -> None:
+        error = self.refused(model="seedance-2-5", inputs=(self.SOURCE,), **fields)
+        assert (error.param, error.rule) == (param, rule)
+
+    def test_the_source_video_and_the_model_must_fit(self) -> None:
+        error = self.refused(model="seedance-2-5-premium", task_type="extend")
+        assert (error.param, error.rule) == ("task_type", Rule.TASK_TYPE_MISMATCH)
+        error = self.refused(model="seedance-2-0", task_type="edit", inputs=(self.SOURCE,))
+        assert error.param == "task_type" and error.rule is None
+        assert self.refused(model="seedance-2-5", task_type="remix").param == "task_type"

@@ -32,6 +32,7 @@ from seedgate.service import lifecycle
 from seedgate.service.accounts import Accounts, Authenticator
 from seedgate.service.admin import Admin
 from seedgate.service.limits import RateLimiter
+from seedgate.service.models import Lineup
 from seedgate.service.outbound import OutboundScreen
 from seedgate.service.tasks import TaskService
 from seedgate.service.webhooks import WebhookLog
@@ -117,6 +118,7 @@ class Gateway:
             self.db, prices, refresher=self.refresher, bus=self.bus, storage=self.storage,
             notify=notify, default_cap=settings.max_concurrency,
             screen=OutboundScreen(self.guard, inputs.own_key),
+            lineup=Lineup(settings.models, self.router),
         )
         self.webhooks = WebhookLog(self.db, self.tasks)
         self.admin = Admin(self.db, accounts=self.accounts, keyring=self.keyring,

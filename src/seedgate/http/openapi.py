@@ -70,6 +70,11 @@ def obj(properties: dict[str, Schema], required: tuple[str, ...] = (), *,
     return schema
 
 
+def with_optional(schema: Schema, **properties: Schema) -> Schema:
+    """`schema` with properties that are present only sometimes."""
+    return {**schema, "properties": {**schema["properties"], **properties}}
+
+
 def everything(properties: dict[str, Schema], **kwargs: Any) -> Schema:
     """An object whose every property is always present (a reply the gateway encodes)."""
     return obj(properties, tuple(properties), **kwargs)
@@ -84,11 +89,12 @@ ERROR_MEANINGS = {
     403: "The request is not allowed.",
     404: "No such task for this key (other keys' tasks are invisible).",
     409: "The task is not in a state that allows this.",
+    410: "The model was retired by every provider; the message names its replacement.",
     429: "Over the key's rate limit; `Retry-After` says when to retry.",
     500: "An internal error; retry with exponential backoff.",
 }
 READ_ERRORS = (401, 404, 429, 500)
-CREATE_ERRORS = (400, 401, 402, 429, 500)
+CREATE_ERRORS = (400, 401, 402, 403, 410, 429, 500)
 
 
 @dataclass(frozen=True, slots=True)
@@ -408,8 +414,14 @@ NATIVE_FIELDS: dict[str, Schema] = {
     "resolution": STRING,
     "duration": NUMBER_TEXT,
     "seed": NUMBER_TEXT,
+    "priority": {**NUMBER_TEXT, "description": "0-9, higher first."},
+    "safety_identifier": {"type": "string", "description": "The end user's id, 1-64 "
+                          "characters."},
+    "output_format": {"type": "string", "description": "mp4, or mov (2.5 family)."},
     **dict.fromkeys(native.BOOLEANS, FLAG),
 }
+TOOLS: Schema = {"type": "array", "items": obj({"type": {"const": "web_search"}}, ("type",)),
+                 "description": "Web search (2.0 family, text-only input)."}
 NATIVE_INPUT = obj({
     "type": enum(kind.value for kind in MediaKind),
     "url": STRING,
@@ -434,6 +446,7 @@ NATIVE = Dialect(
             "input_reference": obj({"image_url": STRING}, ("image_url",),
                                    description="The first frame, by URL."),
             "webhook": ref("NativeWebhook"),
+            "tools": TOOLS,
         }, closed=True, description="Unknown fields are a 400 naming the field."),
         "NativeWebhook": obj({
             "url": {"type": "string", "description": "An http(s) URL on a public address."},
@@ -448,7 +461,7 @@ NATIVE = Dialect(
             "input_reference": {**BINARY, "description": "A JPEG, PNG or WebP first frame."},
             "webhook": {"type": "string", "description": "The webhook object as JSON text."},
         }, closed=True, description="As the openai SDK sends it."),
-        "NativeVideo": everything({
+        "NativeVideo": with_optional(everything({
             "id": STRING,
             "object": {"const": "video"},
             "model": STRING,
@@ -465,7 +478,8 @@ NATIVE = Dialect(
             "queue_position": nullable(INTEGER),
             "usage": everything({"credits": INTEGER, "completion_tokens": nullable(INTEGER)}),
             "outputs": everything({"video_url": nullable(URL), "last_frame_url": nullable(URL)}),
-        }),
+        }), requested_model={"type": "string", "description": "Only when an operator's "
+                             "alias ran another model (`model`): the model asked for."}),
         "NativeVideoList": everything({
             "object": {"const": "list"},
             "data": {"type": "array", "items": ref("NativeVideo")},
@@ -499,14 +513,14 @@ NATIVE = Dialect(
         "NativeVideoDeleted": everything({
             "id": STRING, "object": {"const": "video.deleted"}, "deleted": {"const": True},
         }),
-        "NativeError": everything({"error": everything({
+        "NativeError": everything({"error": with_optional(everything({
             "message": STRING,
             "type": enum([*native.ERROR_TYPES.values(), "invalid_request_error",
                           "idempotency_error"]),
             "code": enum([*(kind.value for kind in ErrorKind), "idempotency_key_in_use",
                           "idempotency_key_reused"]),
             "param": nullable(STRING),
-        })}),
+        }), replacement={"type": "string", "description": "A retired model's successor."})}),
     },
     operations={
         "/v1/videos": {
@@ -610,6 +624,9 @@ ARK = Dialect(
             "ratio": STRING,
             "callback_url": {"type": "string", "description": "An http(s) URL."},
             "service_tier": enum(ark.TIERS),
+            "safety_identifier": {"type": "string", "description": "1-64 characters."},
+            "output_format": {"type": "string", "description": "mp4, or mov (2.5 family)."},
+            "tools": TOOLS,
             **{name: {"description": "Accepted and ignored."} for name in ark.IGNORED},
         }, ("model", "content"), closed=True,
             description="`null` means not given; unknown fields are a 400."),
@@ -635,15 +652,20 @@ ARK = Dialect(
             "draft_task_id": STRING,
             "service_tier": enum(ark.TIERS),
             "execution_expires_after": INTEGER,
+            "priority": INTEGER,
+            "safety_identifier": STRING,
+            "output_format": STRING,
+            "tools": TOOLS,
         }, ("id", "model", "status", "error", "created_at", "updated_at", "usage", "seed",
-            "resolution", "ratio", "framespersecond", "generate_audio", "draft", "service_tier",
+            "resolution", "ratio", "framespersecond", "draft", "service_tier",
             "execution_expires_after")),
         "ArkTaskList": everything({
             "total": INTEGER, "items": {"type": "array", "items": ref("ArkTask")},
         }),
         "ArkDeleted": obj({}, closed=True),
         "ArkError": everything({"error": everything({
-            "code": enum(code for code, _ in ark.ERROR_CLASSES.values()),
+            "code": enum([*(code for code, _ in ark.ERROR_CLASSES.values()),
+                          *ark.RULE_CODES.values()]),
             "message": STRING,
             "param": nullable(STRING),
             "type": enum(ark.ERROR_TYPES.values()),
