@@ -19,6 +19,7 @@ from seedgate.engine.worker import Worker
 from seedgate.media.inputs import InputFetcher
 from seedgate.media.local import LocalStorage
 from seedgate.media.signing import UrlSigner
+from seedgate.media.sources import SourceVideos
 from seedgate.media.storage import Storage, StorageUnavailable
 from seedgate.net.fetch import GuardedHttp
 from seedgate.net.guard import OutboundGuard
@@ -84,6 +85,7 @@ class Gateway:
         self.guard = OutboundGuard(settings.outbound_networks())
         self.outbound = GuardedHttp(self.guard)
         inputs = InputFetcher(self.outbound, self.signer, self.storage)
+        self.sources = SourceVideos(inputs, self.storage, self.signer, settings.media_ttl)
         self.provider = SimulatorProvider(
             settings.simulator_dir, latency_s=settings.simulator_latency,
             render_processes=settings.render_processes, inputs=inputs, executes=run_worker,

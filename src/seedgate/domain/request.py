@@ -20,6 +20,16 @@ EXPIRES_AFTER_RANGE = (3_600, 259_200)
 MAX_SEED = 2**32 - 1
 MAX_REFERENCE_MEDIA = 3
 URL_SCHEMES = ("http://", "https://")
+OUTPUT_FORMATS = ("mp4", "mov")
+
+
+class TaskType(StrEnum):
+    """What a Seedance 2.5 request does with its reference video (`omni_reference_task_type`;
+    `auto`, the default, is None)."""
+
+    REFERENCE = "reference"
+    EDIT = "edit"  # re-render the source video: the output keeps its length and shape
+    EXTEND = "extend"  # continue the source video: the output is only the new segment
 
 
 class MediaKind(StrEnum):
@@ -60,10 +70,19 @@ class GenerationRequest:
     draft: bool = False
     return_last_frame: bool = False
     execution_expires_after: int = DEFAULT_EXPIRES_AFTER
+    task_type: TaskType | None = None
+    output_format: str = "mp4"
 
     @property
     def images(self) -> tuple[MediaInput, ...]:
         return tuple(i for i in self.inputs if i.kind is MediaKind.IMAGE)
+
+    @property
+    def source_video(self) -> MediaInput | None:
+        """The video an edit or extend works on (its first reference video)."""
+        if self.task_type not in (TaskType.EDIT, TaskType.EXTEND):
+            return None
+        return next((i for i in self.inputs if i.kind is MediaKind.VIDEO), None)
 
     def to_json(self) -> dict[str, Any]:
         data = {field.name: getattr(self, field.name) for field in fields(self)}
@@ -77,7 +96,8 @@ class GenerationRequest:
         inputs = tuple(
             MediaInput(MediaKind(i["kind"]), i["url"], Role(i["role"])) for i in data["inputs"]
         )
-        return cls(**{**data, "inputs": inputs})
+        task_type = TaskType(data["task_type"]) if data.get("task_type") else None
+        return cls(**{**data, "inputs": inputs, "task_type": task_type})
 
 
 def mode_of(request: GenerationRequest) -> Mode:
@@ -111,6 +131,7 @@ def normalize(request: GenerationRequest, catalog: Catalog = CATALOG) -> Generat
         )
     _check_prompt(request)
     mode = _check_inputs(request, model)
+    _check_task_type(request)
     resolution = _resolution(request, model, mode)
     return replace(
         request,
@@ -122,6 +143,7 @@ def normalize(request: GenerationRequest, catalog: Catalog = CATALOG) -> Generat
         generate_audio=_audio(request, model),
         seed=_seed(request),
         execution_expires_after=_expires_after(request),
+        output_format=_output_format(request),
     )
 
 
@@ -166,6 +188,23 @@ def _check_inputs(request: GenerationRequest, model: Model) -> Mode:
         if all(i.kind is MediaKind.AUDIO for i in request.inputs):
             raise invalid("inputs", "Reference audio needs at least one image or video.")
     return mode
+
+
+def _check_task_type(request: GenerationRequest) -> None:
+    if request.task_type is None:
+        return
+    if not isinstance(request.task_type, TaskType):
+        raise invalid("task_type", "`task_type` must be reference, edit or extend.")
+    if request.task_type is not TaskType.REFERENCE and request.source_video is None:
+        raise GatewayError(ErrorKind.MISSING_PARAMETER, f"An {request.task_type.value} needs "
+                           "the source video as a reference video.", param="inputs")
+
+
+def _output_format(request: GenerationRequest) -> str:
+    if request.output_format not in OUTPUT_FORMATS:
+        raise invalid("output_format", f"`output_format` must be one of "
+                      f"{', '.join(OUTPUT_FORMATS)}; got {request.output_format!r}.")
+    return request.output_format
 
 
 def _checked_mode(request: GenerationRequest, model: Model) -> Mode:
