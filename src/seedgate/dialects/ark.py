@@ -24,7 +24,12 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from seedgate.dialects import upstream
-from seedgate.dialects.common import HTTP_STATUS, decode_task_id, not_an_object
+from seedgate.dialects.common import (
+    HTTP_STATUS,
+    decode_task_id,
+    decode_task_type,
+    not_an_object,
+)
 from seedgate.domain.catalog import ADAPTIVE, CATALOG, FPS, RATIOS, RESOLUTIONS, Model
 from seedgate.domain.errors import ErrorKind, FailureCode, GatewayError, invalid, missing
 from seedgate.domain.paging import NumberedQuery
@@ -48,9 +53,10 @@ DEFAULT_PAGE_SIZE = 10
 FRAMES_RANGE = (29, 289)
 BOOLEANS = ("return_last_frame", "generate_audio", "draft", "camera_fixed", "watermark")
 INTEGERS = ("duration", "frames", "seed", "execution_expires_after")
-STRINGS = ("resolution", "ratio", "callback_url", "service_tier")
+STRINGS = ("resolution", "ratio", "callback_url", "service_tier", "output_format",
+           "omni_reference_task_type")
 # Declared by the SDKs; accepted, and ignored (their semantics are unpublished).
-IGNORED = ("safety_identifier", "priority", "output_format", "omni_reference_task_type")
+IGNORED = ("safety_identifier", "priority")
 FIELDS = frozenset({"model", "content", "tools", *BOOLEANS, *INTEGERS, *STRINGS, *IGNORED})
 MEDIA_ITEMS = {"image_url": MediaKind.IMAGE, "video_url": MediaKind.VIDEO,
                "audio_url": MediaKind.AUDIO}
@@ -129,6 +135,7 @@ def decode_create(body: Any) -> Create:
         values["duration"] = _frames_duration(frames, found)
         fields["frames"] = frames
     request = GenerationRequest(model=model, prompt=prompt, inputs=inputs, **values)
+    params["task_type"] = "omni_reference_task_type"
     return Create(request, fields, params, draft_id)
 
 
@@ -141,7 +148,8 @@ def from_draft(create: Create, draft: Task) -> Create:
     ask, had = create.request, draft.request
     rendition = draft.outputs.rendition if draft.outputs else None
     request = replace(
-        ask, model=had.model, prompt=had.prompt, inputs=had.inputs,
+        ask, model=had.model, prompt=had.prompt, inputs=had.inputs, task_type=had.task_type,
+        resolution=_final_resolution(ask, CATALOG[had.model]),
         generate_audio=had.generate_audio, camera_fixed=had.camera_fixed,
         seed=rendition.seed if rendition else had.seed,
         ratio=rendition.ratio if rendition else had.ratio,
@@ -149,6 +157,16 @@ def from_draft(create: Create, draft: Task) -> Create:
     )
     kept = {**create.client_request, "draft_task_id": draft.id}
     return Create(request, kept, create.params, draft.id)
+
+
+def _final_resolution(ask: GenerationRequest, model: Model) -> str | None:
+    """A final renders at its model's final resolution where it has one (1080p on 2.5,
+    4K on 2.5 Premium), else as asked."""
+    final = model.final_resolution
+    if final is None or ask.resolution in (None, final):
+        return final or ask.resolution
+    raise invalid("resolution", f"A final of a `{model.id}` draft renders at {final}; "
+                  f"got {ask.resolution!r}.")
 
 
 def _content(value: Any) -> tuple[str, tuple[MediaInput, ...], dict[str, str], str | None]:
@@ -248,7 +266,12 @@ def _string(fields: dict[str, Any], name: str) -> str | None:
 
 
 def _check_extras(values: dict[str, Any], model: Model | None) -> None:
-    """Check the fields the canonical request has no place for, and drop them from it."""
+    """Check the fields the canonical request has no place for, and drop them from it;
+    `omni_reference_task_type` becomes the request's `task_type` (`auto`: none)."""
+    task_type = decode_task_type(values.pop("omni_reference_task_type", None),
+                                 "omni_reference_task_type")
+    if task_type is not None:
+        values["task_type"] = task_type
     callback = values.pop("callback_url", None)
     if callback is not None and not callback.startswith(URL_SCHEMES):
         raise invalid("callback_url", "The parameter `callback_url` must be an http(s) URL.")
@@ -402,10 +425,19 @@ def encode_task(task: Task, urls: list[str]) -> dict[str, Any]:
         "generate_audio": request.generate_audio,
         "draft": request.draft,
         **({"draft_task_id": asked["draft_task_id"]} if "draft_task_id" in asked else {}),
+        **_task_type_and_format(request),
         "service_tier": asked.get("service_tier", "default"),
         "execution_expires_after": request.execution_expires_after,
     })
     return body
+
+
+def _task_type_and_format(request: GenerationRequest) -> dict[str, str]:
+    """`omni_reference_task_type` and `output_format`, where they are not the defaults."""
+    found = {"omni_reference_task_type": request.task_type.value} if request.task_type else {}
+    if request.output_format != "mp4":
+        found["output_format"] = request.output_format
+    return found
 
 
 def _asked(task: Task) -> dict[str, Any]:
@@ -492,6 +524,7 @@ def encode_create(request: GenerationRequest, model: str,
         body["generate_audio"] = request.generate_audio
     if request.draft:
         body["draft"] = True
+    body.update(_task_type_and_format(request))
     if callback_url is not None:
         body["callback_url"] = callback_url
     return body

@@ -20,6 +20,7 @@ from seedgate.dialects.common import (
     HTTP_STATUS,
     decode_model,
     decode_statuses,
+    decode_task_type,
     not_an_object,
     renamed,
 )
@@ -27,12 +28,22 @@ from seedgate.domain.catalog import ADAPTIVE, CATALOG, FPS, Model, closest_ratio
 from seedgate.domain.errors import ErrorKind, GatewayError, invalid
 from seedgate.domain.idempotency import IdempotencyError
 from seedgate.domain.paging import DEFAULT_PAGE, MAX_PAGE, ListQuery
-from seedgate.domain.request import URL_SCHEMES, GenerationRequest, MediaInput, MediaKind, Role
+from seedgate.domain.request import (
+    URL_SCHEMES,
+    GenerationRequest,
+    MediaInput,
+    MediaKind,
+    Role,
+    TaskType,
+)
 from seedgate.domain.task import Task, TaskStatus
 from seedgate.domain.webhooks import ENDINGS, Delivery, DeliveryStatus, Subscription
 
 NAME = "native"
 DEFAULT_MODEL = "seedance-1-5-pro"
+REMIX_MODEL = "seedance-2-5"  # remix is Seedance 2.5's edit
+REMIX_FIELDS = frozenset({"prompt", "model", "resolution", "generate_audio", "seed",
+                          "output_format", "webhook"})
 POLL_AFTER_MS = "1000"
 STATUS = {
     TaskStatus.QUEUED: "queued",
@@ -63,7 +74,8 @@ PARAM_NAMES = {"task_id": "video_id"}
 BOOLEANS = ("generate_audio", "camera_fixed", "watermark", "draft", "return_last_frame")
 INTEGERS = ("duration", "seed")
 FIELDS = frozenset({"prompt", "model", "seconds", "size", "ratio", "resolution", "inputs",
-                    "input_reference", "webhook", *BOOLEANS, *INTEGERS})
+                    "input_reference", "webhook", "task_type", "output_format", *BOOLEANS,
+                    *INTEGERS})
 DEFAULT_ROLES = {MediaKind.IMAGE: Role.FIRST_FRAME, MediaKind.VIDEO: Role.REFERENCE_VIDEO,
                  MediaKind.AUDIO: Role.REFERENCE_AUDIO}
 TRUE, FALSE = ("true", "1", "yes", "on"), ("false", "0", "no", "off")
@@ -109,15 +121,59 @@ def decode_create(
     request = GenerationRequest(
         model=model, prompt=body.get("prompt", ""), inputs=inputs,
         duration=_duration(body), ratio=ratio, resolution=resolution,
-        **{name: _boolean(body, name) for name in BOOLEANS if body.get(name) is not None},
-        **({"seed": _integer(body, "seed")} if body.get("seed") is not None else {}),
+        task_type=decode_task_type(body.get("task_type"), "task_type"),
+        **_options(body, BOOLEANS),
     )
-    parameters = {**body, "model": model}
-    if body.get("webhook") is not None:
-        parameters["webhook"] = _webhook(body["webhook"])
+    parameters = _parameters(body, model)
     if reference is not None:
         parameters["input_reference"] = {"sha256": reference.sha256}
     return request, parameters
+
+
+def decode_remix(body: Any, source: Task, source_url: str
+                 ) -> tuple[GenerationRequest, dict[str, Any]]:
+    """A remix of a finished video (`source`, whose stored video `source_url` links to): a
+    Seedance 2.5 edit with a new prompt, keeping the source's length and shape; its
+    resolution too, where the model has it."""
+    if not isinstance(body, dict):
+        raise not_an_object()
+    unknown = sorted(set(body) - REMIX_FIELDS)
+    if unknown:
+        raise invalid(unknown[0], f"Unrecognized request argument supplied: `{unknown[0]}`.")
+    prompt = body.get("prompt")
+    if not isinstance(prompt, str) or not prompt.strip():
+        raise invalid("prompt", "`prompt` must be a non-empty string: the edit to make.")
+    model = body.get("model", REMIX_MODEL)
+    found = CATALOG.get(model) if isinstance(model, str) else None
+    resolution = body.get("resolution")
+    if resolution is None and found is not None and source.request.resolution in (
+            found.resolutions):
+        resolution = source.request.resolution
+    request = GenerationRequest(
+        model=model, prompt=prompt, resolution=resolution, ratio=ADAPTIVE, duration=-1,
+        inputs=(MediaInput(MediaKind.VIDEO, source_url, Role.REFERENCE_VIDEO),),
+        task_type=TaskType.EDIT, **_options(body, ("generate_audio",)),
+    )
+    return request, _parameters(body, model, remixed_from_video_id=source.id)
+
+
+def _options(body: dict[str, Any], booleans: tuple[str, ...]) -> dict[str, Any]:
+    """The request's `booleans`, `seed` and `output_format`, where the body gives them."""
+    found: dict[str, Any] = {name: _boolean(body, name) for name in booleans
+                             if body.get(name) is not None}
+    if body.get("seed") is not None:
+        found["seed"] = _integer(body, "seed")
+    if body.get("output_format") is not None:
+        found["output_format"] = body["output_format"]
+    return found
+
+
+def _parameters(body: dict[str, Any], model: str, **extra: Any) -> dict[str, Any]:
+    """What identifies a create (kept with the task), its webhook checked."""
+    parameters = {**body, "model": model, **extra}
+    if body.get("webhook") is not None:
+        parameters["webhook"] = _webhook(body["webhook"])
+    return parameters
 
 
 def form_fields(fields: dict[str, list[str]]) -> dict[str, Any]:
@@ -337,7 +393,8 @@ def encode_video(
         "size": f"{pixels[0]}x{pixels[1]}" if pixels else None,
         "seconds": str(seconds) if seconds else None,
         "prompt": task.request.prompt,
-        "remixed_from_video_id": None,
+        "remixed_from_video_id": task.client_request.get("remixed_from_video_id")
+        if task.dialect == NAME else None,
         "error": {"code": task.error_code, "message": task.error_message}
         if task.error_code else None,
         "queue_position": queue_position,

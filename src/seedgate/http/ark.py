@@ -46,8 +46,9 @@ class ArkEndpoints:
         if create.draft_task_id is not None:
             create = await self._from_draft(key, create, create.draft_task_id)
         try:
-            task = await self.gateway.tasks.create(
-                key, codec.NAME, create.request, create.client_request)
+            request = await self.gateway.sources.stage(key.id, create.request, call.base_url)
+            task = await self.gateway.tasks.create(key, codec.NAME, request,
+                                                   create.client_request)
         except GatewayError as error:
             raise codec.located(error, create) from None
         return json_reply(codec.encode_created(task))

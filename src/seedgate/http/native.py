@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable
 from functools import partial
 from typing import Any
@@ -40,6 +41,7 @@ class NativeEndpoints:
             "/v1/videos": {"POST": self.create, "GET": self.list_videos},
             "/v1/videos/{video_id}": {"GET": self.retrieve, "DELETE": self.delete},
             "/v1/videos/{video_id}/cancel": {"POST": self.cancel},
+            "/v1/videos/{video_id}/remix": {"POST": self.remix},
             "/v1/videos/{video_id}/content": {"GET": self.content},
             "/v1/videos/{video_id}/webhooks": {"GET": self.webhooks},
             "/v1/videos/{video_id}/webhooks/{delivery_id}/replay": {"POST": self.replay},
@@ -60,6 +62,9 @@ class NativeEndpoints:
     async def cancel(self, call: Call) -> Reply:
         return await _answer(self._cancel(call), "POST /v1/videos/{id}/cancel")
 
+    async def remix(self, call: Call) -> Reply:
+        return await _answer(self._remix(call), "POST /v1/videos/{id}/remix")
+
     async def content(self, call: Call) -> Reply:
         return await _answer(self._content(call), "GET /v1/videos/{id}/content")
 
@@ -78,6 +83,7 @@ class NativeEndpoints:
         request, parameters = codec.decode_create(fields, upload[0] if upload else None)
         if upload is not None:
             await store_upload(self.gateway.storage, upload[1], image)
+        request = await self.gateway.sources.stage(key.id, request, call.base_url)
         tasks = self.gateway.tasks
         wait = codec.decode_wait(call.prefer, self.gateway.settings.max_wait)
         if call.idempotency_key is None:
@@ -118,6 +124,19 @@ class NativeEndpoints:
             raise invalid(REFERENCE, f"`{REFERENCE}` is not a usable image: {exc}.") from exc
         return (codec.Reference(upload.url, upload.width, upload.height, upload.sha256),
                 upload.media_key)
+
+    async def _remix(self, call: Call) -> Reply:
+        """A Seedance 2.5 edit of a finished video of this key, with a new prompt; the
+        source goes to the provider as a signed link to the gateway's own copy."""
+        key = await authorize(self.gateway, call.authorization, call.client)
+        source = await self.gateway.tasks.get(key, call.path_params["video_id"], refresh=False)
+        video_key = _content_key(source, "video")
+        expires = int(time.time()) + self.gateway.settings.media_ttl
+        link = self.gateway.signer.url(call.base_url, video_key, expires)
+        request, parameters = codec.decode_remix(parse_json(call.body), source, link)
+        task = await self.gateway.tasks.create(key, codec.NAME, request, parameters)
+        return json_reply(self._video(task, await self.gateway.tasks.queue_position(task),
+                                      call.base_url))
 
     # -- reads --------------------------------------------------------------------------
 
