@@ -1,0 +1,278 @@
+"""Edit, extend, remix, drafts and finals of Seedance 2.5, end to end: the openai SDK's
+`videos.remix`, the Ark SDK's `omni_reference_task_type` and `draft_task`, the simulator's
+renditions (decoded with PyAV) and the source video's trip to a remote provider."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import openai
+import pytest
+from volcenginesdkarkruntime import Ark
+from volcenginesdkarkruntime._exceptions import ArkBadRequestError
+
+from seedgate.domain.request import MediaKind, TaskType
+from seedgate.domain.task import Task
+from seedgate.media.probe import MediaInfo, probe_video
+from seedgate.media.render import RenderSpec, render_clip
+from seedgate.store.tasks import get_task
+
+from .conftest import RunningGateway, free_port, fresh_database
+from .helpers import MediaServer, png_bytes
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")  # Sora's sunset notice
+
+V25, PREMIUM = "dreamina-seedance-2-5-260628", "dreamina-seedance-2-5-premium-260915"
+TASKS = "/api/v3/contents/generations/tasks"
+SLOW = "@sim:delay=60"
+
+
+def clip(tmp_path: Path, width: int, height: int, seconds: int) -> bytes:
+    """A source video, rendered like the simulator's own."""
+    path = tmp_path / f"source-{width}x{height}-{seconds}.mp4"
+    render_clip(RenderSpec("the source", width, height, seconds), path)
+    return path.read_bytes()
+
+
+def ark_sdk(gateway: RunningGateway, key: str) -> Any:
+    return Ark(base_url=f"{gateway.url}/api/v3", api_key=key, max_retries=0).content_generation
+
+
+def stored(gateway: RunningGateway, task_id: str) -> Task:
+    return gateway.gateway.db.read_sync(  # type: ignore[no-any-return]
+        lambda conn: get_task(conn, task_id))
+
+
+def finished(client: Any, task_id: str) -> Any:
+    """Poll an Ark task until it has ended (generous: the machine may be busy)."""
+    deadline = time.monotonic() + 120
+    while (task := client.tasks.get(task_id=task_id)).status in ("queued", "running"):
+        assert time.monotonic() < deadline, f"{task_id} stuck in {task.status}"
+        time.sleep(0.1)
+    return task
+
+
+def downloaded(url: str, target: Path) -> MediaInfo:
+    response = httpx.get(url, timeout=60)
+    assert response.status_code == 200, response.text
+    target.write_bytes(response.content)
+    return probe_video(target)
+
+
+def source_item(url: str) -> dict[str, Any]:
+    return {"type": "video_url", "video_url": {"url": url}, "role": "reference_video"}
+
+
+def edit_content(prompt: str, url: str) -> list[dict[str, Any]]:
+    return [{"type": "text", "text": prompt}, source_item(url)]
+
+
+# -- remix: the openai SDK -----------------------------------------------------------------
+
+
+def test_remix_with_the_openai_sdk_keeps_the_sources_length_and_shape(
+        gateway: RunningGateway, tmp_path: Path) -> None:
+    key = gateway.new_key()
+    client = openai.OpenAI(base_url=f"{gateway.url}/v1", api_key=key, max_retries=0)
+    source = client.videos.create_and_poll(
+        prompt="A lighthouse at dusk", model="seedance-1-5-pro", seconds="4", size="864x496",
+        extra_body={"generate_audio": False}, poll_interval_ms=100)
+    assert source.status == "completed"
+
+    remix = client.videos.remix(source.id, prompt="The same lighthouse in a snowstorm")
+    assert remix.id != source.id and remix.remixed_from_video_id == source.id
+    assert remix.model == "seedance-2-5" and remix.prompt.endswith("snowstorm")
+    task = stored(gateway, remix.id)
+    assert task.request.task_type is TaskType.EDIT
+    (item,) = task.request.inputs
+    assert item.kind is MediaKind.VIDEO
+    assert item.url.startswith(f"{gateway.url}/media/videos/{source.id}.mp4?")  # its own copy
+
+    done = client.videos.poll(remix.id, poll_interval_ms=100)
+    assert done.status == "completed" and done.remixed_from_video_id == source.id
+    target = tmp_path / "remix.mp4"
+    client.videos.download_content(remix.id).write_to_file(target)
+    original = tmp_path / "source.mp4"
+    client.videos.download_content(source.id).write_to_file(original)
+    got, had = probe_video(target), probe_video(original)
+    assert (got.container, got.width, got.height) == ("mp4", had.width, had.height)
+    assert got.frame_count == had.frame_count == 4 * 24
+    assert (done.size, done.seconds) == ("864x496", "4")
+    assert client.videos.retrieve(remix.id).remixed_from_video_id == source.id
+
+
+def test_remix_refuses_unknown_unfinished_and_other_keys_videos(
+        gateway: RunningGateway) -> None:
+    key = gateway.new_key()
+    client = openai.OpenAI(base_url=f"{gateway.url}/v1", api_key=key, max_retries=0)
+    with pytest.raises(openai.NotFoundError) as unknown:
+        client.videos.remix("task_" + "0" * 24, prompt="x")
+    assert unknown.value.body["param"] == "video_id"  # type: ignore[index]
+    slow = client.videos.create(prompt=f"A slow one {SLOW}", model="seedance-1-5-pro",
+                                seconds="4", size="864x496")
+    with pytest.raises(openai.ConflictError) as unfinished:
+        client.videos.remix(slow.id, prompt="x")
+    assert "not ready" in unfinished.value.message
+    stranger = openai.OpenAI(base_url=f"{gateway.url}/v1", api_key=gateway.new_key(),
+                             max_retries=0)
+    with pytest.raises(openai.NotFoundError):
+        stranger.videos.remix(slow.id, prompt="x")
+    with httpx.Client(base_url=gateway.url, headers={"authorization": f"Bearer {key}"}) as raw:
+        refused = raw.post(f"/v1/videos/{slow.id}/remix", json={"prompt": "x", "size": "1"})
+    assert refused.status_code == 400
+    assert refused.json()["error"]["param"] == "size"
+    assert gateway.balance(key) == 10_000 - stored(gateway, slow.id).price  # nothing else
+
+
+# -- Ark: edit, extend and MOV ------------------------------------------------------------------
+
+
+def test_ark_edit_keeps_the_source_and_extend_renders_only_the_new_segment(
+        gateway: RunningGateway, media_server: MediaServer, tmp_path: Path) -> None:
+    wide = media_server.add("/wide.mp4", clip(tmp_path, 864, 496, 4), "video/mp4")
+    square = media_server.add("/square.mp4", clip(tmp_path, 640, 640, 4), "video/mp4")
+    client = ark_sdk(gateway, gateway.new_key())
+
+    edit = client.tasks.create(model=V25, content=edit_content("Make it night", wide),
+                               omni_reference_task_type="edit", ratio="adaptive",
+                               duration=-1, resolution="480p", generate_audio=False)
+    staged = stored(gateway, edit.id).request.inputs[0].url
+    assert staged.startswith(f"{gateway.url}/media/inputs/") and ".mp4?" in staged
+    done = finished(client, edit.id)
+    assert done.status == "succeeded", done.error
+    assert (done.duration, done.ratio, done.omni_reference_task_type) == (4, "16:9", "edit")
+    info = downloaded(done.content.video_url, tmp_path / "edit.mp4")
+    assert (info.width, info.height, info.frame_count) == (864, 496, 4 * 24)
+
+    extend = client.tasks.create(model=V25, content=edit_content("Keep walking", square),
+                                 omni_reference_task_type="extend", ratio="adaptive",
+                                 duration=5, resolution="480p", generate_audio=True,
+                                 output_format="mov")
+    done = finished(client, extend.id)
+    assert done.status == "succeeded", done.error
+    assert (done.duration, done.ratio, done.output_format) == (5, "1:1", "mov")
+    assert ".mov?" in done.content.video_url
+    info = downloaded(done.content.video_url, tmp_path / "extend.mov")
+    assert (info.container, info.width, info.height) == ("mov", 640, 640)
+    assert info.frame_count == 5 * 24 and info.audio_codec == "aac"
+    assert httpx.head(done.content.video_url).headers["content-type"] == "video/quicktime"
+
+
+def test_ark_edit_refuses_unusable_sources(
+        gateway: RunningGateway, media_server: MediaServer, tmp_path: Path) -> None:
+    short = media_server.add("/short.mp4", clip(tmp_path, 864, 496, 2), "video/mp4")
+    image = media_server.add("/image.mp4", png_bytes(), "video/mp4")
+    key = gateway.new_key()
+    client = ark_sdk(gateway, key)
+    for url, message in ((short, "at least 4 s"), (image, "not a playable video"),
+                         (f"{media_server.url}/missing.mp4", "HTTP 404")):
+        with pytest.raises(ArkBadRequestError) as refused:
+            client.tasks.create(model=V25, content=edit_content("x", url),
+                                omni_reference_task_type="edit", ratio="adaptive",
+                                duration=-1)
+        error = refused.value.body
+        assert (error["code"], error["param"]) == ("InvalidParameter",
+                                                  "content[1].video_url.url"), error
+        assert message in error["message"]
+    with pytest.raises(ArkBadRequestError) as refused:
+        client.tasks.create(model=V25, content=edit_content("x", short),
+                            omni_reference_task_type="remake")
+    assert refused.value.body["param"] == "omni_reference_task_type"
+    assert gateway.balance(key) == 10_000
+
+
+# -- Ark: drafts and their finals ---------------------------------------------------------------
+
+
+def test_drafts_render_at_480p_and_their_finals_at_the_models_final_resolution(
+        gateway: RunningGateway, tmp_path: Path) -> None:
+    key = gateway.new_key(credits=1_000_000)
+    client = ark_sdk(gateway, key)
+    content = [{"type": "text", "text": "A kite over dunes"}]
+    draft = finished(client, client.tasks.create(
+        model=V25, content=content, draft=True, duration=4, ratio="16:9",
+        generate_audio=False).id)
+    assert (draft.status, draft.resolution, draft.draft) == ("succeeded", "480p", True)
+    info = downloaded(draft.content.video_url, tmp_path / "draft.mp4")
+    assert (info.width, info.height, info.frame_count) == (864, 496, 4 * 24)
+
+    final_item = [{"type": "draft_task", "draft_task": {"id": draft.id}}]
+    final = finished(client, client.tasks.create(model=V25, content=final_item).id)
+    assert (final.status, final.resolution, final.draft) == ("succeeded", "1080p", False)
+    assert (final.draft_task_id, final.seed, final.duration) == (draft.id, draft.seed, 4)
+    info = downloaded(final.content.video_url, tmp_path / "final.mp4")
+    assert (info.width, info.height, info.frame_count) == (1920, 1080, 4 * 24)
+
+    with pytest.raises(ArkBadRequestError) as refused:  # not the model's final resolution
+        client.tasks.create(model=V25, content=final_item, resolution="720p")
+    assert refused.value.body["code"] == "InvalidResolutionParameter"
+    assert refused.value.body["param"] == "resolution"
+    stranger = ark_sdk(gateway, gateway.new_key())
+    with pytest.raises(ArkBadRequestError) as refused:  # another key's draft
+        stranger.tasks.create(model=V25, content=final_item)
+    assert refused.value.body["param"] == "content[0].draft_task.id"
+    slow = client.tasks.create(model=V25, content=[{"type": "text", "text": SLOW}],
+                               draft=True, duration=4)
+    for not_a_done_draft in (slow.id, final.id):
+        with pytest.raises(ArkBadRequestError) as refused:
+            client.tasks.create(model=V25, content=[
+                {"type": "draft_task", "draft_task": {"id": not_a_done_draft}}])
+        assert refused.value.body["param"] == "content[0].draft_task.id"
+        assert "not a succeeded draft" in refused.value.body["message"]
+
+
+def test_a_premium_draft_is_finalised_in_4k(gateway: RunningGateway, tmp_path: Path) -> None:
+    client = ark_sdk(gateway, gateway.new_key(credits=1_000_000))
+    draft = finished(client, client.tasks.create(
+        model=PREMIUM, content=[{"type": "text", "text": "Glaciers"}], draft=True,
+        duration=4, ratio="16:9", generate_audio=False).id)
+    assert (draft.status, draft.resolution) == ("succeeded", "480p")
+    final = finished(client, client.tasks.create(
+        model=PREMIUM, content=[{"type": "draft_task", "draft_task": {"id": draft.id}}]).id)
+    assert (final.status, final.resolution) == ("succeeded", "4k")
+    info = downloaded(final.content.video_url, tmp_path / "final4k.mp4")
+    assert (info.width, info.height, info.frame_count) == (3840, 2160, 4 * 24)
+
+
+# -- a remote provider gets the gateway's own copy ----------------------------------------------
+
+
+def test_a_remote_provider_gets_the_source_as_the_gateways_own_signed_copy(
+        make_gateway: Any, media_server: MediaServer, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    with fresh_database(tmp_path, "upstream") as other:
+        # B, the Ark emulator, signs with a secret of its own: A's links are not its media.
+        b = make_gateway(database_url=other.url, database_schema=other.schema,
+                         secret="b" * 32)
+        monkeypatch.setenv("SEEDGATE_TEST_UPSTREAM_KEY", b.new_key(credits=1_000_000))
+        port = free_port()
+        a = make_gateway(port=port, providers=[{
+            "name": "b", "kind": "ark-byteplus", "base_url": f"{b.url}/api/v3",
+            "api_key_env": "SEEDGATE_TEST_UPSTREAM_KEY"}],
+            routing={"expected_generation": 0.3, "poll_min": 0.05, "poll_max": 0.3})
+        wide = media_server.add("/wide.mp4", clip(tmp_path, 864, 496, 4), "video/mp4")
+        key = a.new_key(credits=1_000_000)
+        client = ark_sdk(a, key)
+        edit = finished(client, client.tasks.create(
+            model=V25, content=edit_content("Make it night", wide),
+            omni_reference_task_type="edit", ratio="adaptive", duration=-1,
+            resolution="480p", generate_audio=False).id)
+        assert edit.status == "succeeded", edit.error
+        assert edit.content.video_url.startswith(f"{a.url}/media/")
+        info = downloaded(edit.content.video_url, tmp_path / "edit.mp4")
+        assert (info.width, info.height, info.frame_count) == (864, 496, 4 * 24)
+        upstream = stored(b, str(stored(a, edit.id).upstream_id))
+        assert upstream.request.task_type is TaskType.EDIT
+        sent = upstream.request.inputs[0].url
+        assert sent.startswith(f"{a.url}/media/inputs/") and "sig=" in sent
+
+        videos = openai.OpenAI(base_url=f"{a.url}/v1", api_key=key, max_retries=0).videos
+        remix = videos.poll(videos.remix(edit.id, prompt="Now at dawn").id,
+                            poll_interval_ms=100)
+        assert remix.status == "completed" and remix.remixed_from_video_id == edit.id
+        upstream = stored(b, str(stored(a, remix.id).upstream_id))
+        assert upstream.request.inputs[0].url.startswith(f"{a.url}/media/videos/{edit.id}.mp4?")
+        assert (remix.size, remix.seconds) == ("864x496", "4")
