@@ -52,7 +52,8 @@ def prompts(max_size: int, *, min_size: int = 1, blank_ok: bool = False) -> Any:
 
 
 def names_of(model: Model) -> list[str]:
-    return [model.id, model.byteplus_id, model.volcengine_id, *model.aliases]
+    return [name for name in (model.id, model.byteplus_id, model.volcengine_id, *model.aliases)
+            if name]
 
 
 def recased(name: str) -> st.SearchStrategy[str]:

@@ -32,6 +32,10 @@ class TestCatalog:
             "seedance-2-0": ("dreamina-seedance-2-0-260128", "doubao-seedance-2-0-260128"),
             "seedance-2-0-fast": ("dreamina-seedance-2-0-fast-260128",
                                   "doubao-seedance-2-0-fast-260128"),
+            "seedance-2-0-mini": ("dreamina-seedance-2-0-mini-260615",
+                                  "doubao-seedance-2-0-mini-260615"),
+            "seedance-2-5": ("dreamina-seedance-2-5-260628", "doubao-seedance-2-5-260628"),
+            "seedance-2-5-premium": ("dreamina-seedance-2-5-premium-260915", None),
         }
 
     @pytest.mark.parametrize(
@@ -45,6 +49,9 @@ class TestCatalog:
             ("bytedance/seedance-2", "seedance-2-0"),
             ("seedance-2.0", "seedance-2-0"),
             ("SEEDANCE-2-0-FAST", "seedance-2-0-fast"),
+            ("doubao-seedance-2-5-260628", "seedance-2-5"),
+            ("dreamina-seedance-2-5-premium-260915", "seedance-2-5-premium"),
+            ("seedance-2.0-mini", "seedance-2-0-mini"),
         ],
     )
     def test_dialect_names_resolve(self, name: str, model_id: str) -> None:
@@ -61,6 +68,9 @@ class TestCatalog:
             ("seedance-1-0-pro", "1080p", "16:9", (1920, 1088)),
             ("seedance-1-0-pro", "720p", "21:9", (1504, 640)),
             ("seedance-2-0", "480p", "9:16", (496, 864)),
+            ("seedance-2-0", "4k", "16:9", (3840, 2160)),
+            ("seedance-2-5-premium", "4k", "9:16", (2160, 3840)),
+            ("seedance-2-5", "1080p", "1:1", (1440, 1440)),
         ],
     )
     def test_pixel_sizes_match_the_official_tables(

@@ -449,8 +449,8 @@ def _wire_model(task: Task) -> str:
     """The id family the client used: Volcengine (`doubao-...`) or, by default, BytePlus."""
     model = CATALOG[task.model]
     given = str(_asked(task).get("model", ""))
-    return model.volcengine_id if given.lower().startswith(VOLCENGINE_PREFIX) else (
-        model.byteplus_id)
+    volcengine = given.lower().startswith(VOLCENGINE_PREFIX) and model.volcengine_id
+    return volcengine or model.byteplus_id
 
 
 def _task_error(task: Task) -> dict[str, str] | None:

@@ -77,15 +77,16 @@ class Outputs:
     video_key: str
     rendition: Rendition
     last_frame_key: str | None = None
+    tokens: int | None = None  # billed tokens: the provider's report, else the rendition's
 
     def to_json(self) -> dict[str, Any]:
         return {"video_key": self.video_key, "last_frame_key": self.last_frame_key,
-                **asdict(self.rendition)}
+                "tokens": self.tokens, **asdict(self.rendition)}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Outputs:
         rendition = Rendition(**{f.name: data[f.name] for f in fields(Rendition)})
-        return cls(data["video_key"], rendition, data["last_frame_key"])
+        return cls(data["video_key"], rendition, data["last_frame_key"], data.get("tokens"))
 
 
 @dataclass(frozen=True, slots=True)

@@ -34,6 +34,8 @@ class RemoteStatus:
     error_code: FailureCode | None = None
     error_message: str | None = None
     completed_at: int | None = None  # Unix ms, when the provider says it finished
+    completion_tokens: int | None = None  # the tokens it bills for the video
+    resolution: str | None = None  # the resolution it produced
 
 
 class Fault(StrEnum):

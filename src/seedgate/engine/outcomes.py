@@ -10,9 +10,8 @@ from functools import partial
 from pathlib import Path
 
 from seedgate.clock import now_ms
-from seedgate.domain.catalog import CATALOG
 from seedgate.domain.errors import FailureCode
-from seedgate.domain.pricing import PriceTable
+from seedgate.domain.pricing import PriceTable, tokens_of
 from seedgate.domain.task import Outputs, Task, TaskStatus
 from seedgate.media.storage import Storage, StorageUnavailable
 from seedgate.providers.base import UpstreamResult
@@ -67,13 +66,17 @@ class Outcomes:
         await self._store(task, video_key, result.video)
         if frame_key and result.last_frame:
             await self._store(task, frame_key, result.last_frame)
-        outputs = Outputs(video_key, result.rendition, frame_key)
-        model = CATALOG[task.model]
+        rendition = result.rendition
+        size = (rendition.width, rendition.height)
+        tokens = result.tokens if result.tokens is not None else tokens_of(
+            *size, rendition.duration)
         assert task.request.resolution is not None
-        final_price = self._prices.price(model, task.request.resolution,
-                                         result.rendition.duration, result.rendition.has_audio)
+        final_price = self._prices.settle(
+            task.request, tokens=tokens, resolution=result.resolution or task.request.resolution,
+            size=size, audio=rendition.has_audio, debited=task.price)
+        outputs = Outputs(video_key, rendition, frame_key, tokens=tokens)
         return await self._db.write(partial(
-            lifecycle.succeed, task=task, outputs=outputs, final_price=min(final_price, task.price),
+            lifecycle.succeed, task=task, outputs=outputs, final_price=final_price,
             now=self._clock(), notify=self._notify,
         ))
 

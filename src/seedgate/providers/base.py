@@ -19,6 +19,8 @@ class UpstreamResult:
     video: Path
     rendition: Rendition
     last_frame: Path | None = None
+    tokens: int | None = None  # what the provider bills (`usage.completion_tokens`)
+    resolution: str | None = None  # the resolution it produced, if it says
 
 
 @dataclass(frozen=True, slots=True)

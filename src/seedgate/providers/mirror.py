@@ -65,7 +65,8 @@ class Mirror:
         frame = directory / "last_frame.png"
         if not (remote.last_frame_url and await self._frame(remote.last_frame_url, frame)):
             frame = None
-        return UpstreamResult(video, _rendition(task, remote, info), frame)
+        return UpstreamResult(video, _rendition(task, remote, info), frame,
+                              tokens=remote.completion_tokens, resolution=remote.resolution)
 
     def discard(self, task: Task) -> None:
         shutil.rmtree(self._root / task.id, ignore_errors=True)

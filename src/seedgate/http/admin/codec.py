@@ -7,16 +7,15 @@ from __future__ import annotations
 
 import csv
 import io
-from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
 
 from seedgate.dialects import native
 from seedgate.dialects.common import HTTP_STATUS, decode_model, decode_statuses
-from seedgate.domain.catalog import CATALOG
+from seedgate.domain.catalog import CATALOG, Model
 from seedgate.domain.errors import ErrorKind, GatewayError, invalid
 from seedgate.domain.limits import MAXIMA, KeyLimits
-from seedgate.domain.pricing import PriceTable
+from seedgate.domain.pricing import ModelPrice, PriceTable
 from seedgate.domain.task import Task, TaskStatus
 from seedgate.domain.usage import Grouping, Measures
 from seedgate.service.admin.keys import STRATEGY, KeyView, LedgerPage
@@ -356,8 +355,16 @@ def usage_csv(report: UsageReport) -> str:
 
 def encode_prices(prices: PriceTable) -> dict[str, Any]:
     """The effective price table (defaults with the operator's overrides), per model."""
+    def seconds(price: ModelPrice, model: Model, video: bool) -> dict[str, float]:
+        return {res: round(float(value), 4) for res, value in price.per_second(model,
+                                                                             video).items()}
+
     return {"object": "list", "data": [
-        {"model": model_id, "display_name": CATALOG[model_id].display_name,
-         **asdict(price)}
-        for model_id, price in prices.table().items()
+        {"model": model.id, "display_name": model.display_name,
+         "per_second": seconds(price, model, False),
+         "per_second_with_video": seconds(price, model, True),
+         "audio_multiplier": price.audio_multiplier,
+         "min_seconds_with_video": price.min_seconds_with_video}
+        for model, price in ((CATALOG[model_id], price)
+                             for model_id, price in prices.table().items())
     ]}

@@ -33,6 +33,7 @@ from seedgate.service.admin.tasks import MAX_PAGE
 from seedgate.store.attempts import AttemptState
 from seedgate.store.ledger import EntryKind
 
+NUMBER: Schema = {"type": "number"}
 SECURITY = "adminToken"
 AUTH_MEANINGS = {
     401: "No admin token, a malformed `Authorization` header, or a wrong token.",
@@ -183,8 +184,13 @@ ADMIN = Dialect(
         "AdminPrices": listing("AdminPrice"),
         "AdminPrice": obj({
             "model": STRING, "display_name": STRING,
-            "per_second": {"type": "object", "additionalProperties": INTEGER,
-                           "description": "Credits a second, by resolution."},
+            "per_second": {"type": "object", "additionalProperties": NUMBER,
+                           "description": "Credits a second of silent 16:9 video, by "
+                           "resolution (the price is per token: other ratios differ)."},
+            "per_second_with_video": {"type": "object", "additionalProperties": NUMBER,
+                                      "description": "The same when the input holds a video."},
+            "audio_multiplier": INTEGER,
+            "min_seconds_with_video": INTEGER,
         }, ("model", "display_name", "per_second"),
             description="The model's prices as configured (defaults and overrides)."),
     },
