@@ -14,7 +14,8 @@ import pytest
 from volcenginesdkarkruntime import Ark
 from volcenginesdkarkruntime._exceptions import ArkBadRequestError
 
-from seedgate.domain.request import MediaKind, TaskType
+from seedgate.domain.catalog import TaskType
+from seedgate.domain.request import MediaKind
 from seedgate.domain.task import Task
 from seedgate.media.probe import MediaInfo, probe_video
 from seedgate.media.render import RenderSpec, render_clip
@@ -86,7 +87,7 @@ def test_remix_with_the_openai_sdk_keeps_the_sources_length_and_shape(
     assert remix.id != source.id and remix.remixed_from_video_id == source.id
     assert remix.model == "seedance-2-5" and remix.prompt.endswith("snowstorm")
     task = stored(gateway, remix.id)
-    assert task.request.task_type is TaskType.EDIT
+    assert task.request.task_type == TaskType.EDIT
     (item,) = task.request.inputs
     assert item.kind is MediaKind.VIDEO
     assert item.url.startswith(f"{gateway.url}/media/videos/{source.id}.mp4?")  # its own copy
@@ -264,15 +265,18 @@ def test_a_remote_provider_gets_the_source_as_the_gateways_own_signed_copy(
         assert edit.content.video_url.startswith(f"{a.url}/media/")
         info = downloaded(edit.content.video_url, tmp_path / "edit.mp4")
         assert (info.width, info.height, info.frame_count) == (864, 496, 4 * 24)
-        upstream = stored(b, str(stored(a, edit.id).upstream_id))
-        assert upstream.request.task_type is TaskType.EDIT
-        sent = upstream.request.inputs[0].url
-        assert sent.startswith(f"{a.url}/media/inputs/") and "sig=" in sent
+        staged = stored(a, edit.id)
+        assert staged.request.inputs[0].url.startswith(f"{a.url}/media/inputs/")
+        upstream = stored(b, str(staged.upstream_id))
+        assert upstream.client_request["omni_reference_task_type"] == "edit"
+        assert upstream.client_request["content"][1]["video_url"]["url"] == (
+            staged.request.inputs[0].url)  # A's signed copy, not the client's URL
 
         videos = openai.OpenAI(base_url=f"{a.url}/v1", api_key=key, max_retries=0).videos
         remix = videos.poll(videos.remix(edit.id, prompt="Now at dawn").id,
                             poll_interval_ms=100)
         assert remix.status == "completed" and remix.remixed_from_video_id == edit.id
         upstream = stored(b, str(stored(a, remix.id).upstream_id))
-        assert upstream.request.inputs[0].url.startswith(f"{a.url}/media/videos/{edit.id}.mp4?")
+        sent = upstream.client_request["content"][1]["video_url"]["url"]
+        assert sent.startswith(f"{a.url}/media/videos/{edit.id}.mp4?") and "sig=" in sent
         assert (remix.size, remix.seconds) == ("864x496", "4")

@@ -24,13 +24,8 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from seedgate.dialects import upstream
-from seedgate.dialects.common import (
-    HTTP_STATUS,
-    decode_task_id,
-    decode_task_type,
-    not_an_object,
-)
-from seedgate.domain.catalog import ADAPTIVE, CATALOG, FPS, RATIOS, RESOLUTIONS, Model
+from seedgate.dialects.common import HTTP_STATUS, decode_task_id, not_an_object
+from seedgate.domain.catalog import ADAPTIVE, CATALOG, FPS, MP4, RATIOS, RESOLUTIONS, Model
 from seedgate.domain.errors import ErrorKind, FailureCode, GatewayError, invalid, missing
 from seedgate.domain.paging import NumberedQuery
 from seedgate.domain.request import (
@@ -267,9 +262,8 @@ def _string(fields: dict[str, Any], name: str) -> str | None:
 
 def _check_extras(values: dict[str, Any], model: Model | None) -> None:
     """Check the fields the canonical request has no place for, and drop them from it;
-    `omni_reference_task_type` becomes the request's `task_type` (`auto`: none)."""
-    task_type = decode_task_type(values.pop("omni_reference_task_type", None),
-                                 "omni_reference_task_type")
+    `omni_reference_task_type` is the request's `task_type`."""
+    task_type = values.pop("omni_reference_task_type", None)
     if task_type is not None:
         values["task_type"] = task_type
     callback = values.pop("callback_url", None)
@@ -434,8 +428,8 @@ def encode_task(task: Task, urls: list[str]) -> dict[str, Any]:
 
 def _task_type_and_format(request: GenerationRequest) -> dict[str, str]:
     """`omni_reference_task_type` and `output_format`, where they are not the defaults."""
-    found = {"omni_reference_task_type": request.task_type.value} if request.task_type else {}
-    if request.output_format != "mp4":
+    found = {"omni_reference_task_type": request.task_type} if request.task_type else {}
+    if request.output_format not in (None, MP4):
         found["output_format"] = request.output_format
     return found
 

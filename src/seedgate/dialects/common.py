@@ -7,7 +7,7 @@ from typing import Any
 
 from seedgate.domain.catalog import CATALOG
 from seedgate.domain.errors import ErrorKind, GatewayError, invalid, missing
-from seedgate.domain.request import URL_SCHEMES, MediaInput, MediaKind, Role, TaskType
+from seedgate.domain.request import URL_SCHEMES, MediaInput, MediaKind, Role
 from seedgate.domain.task import TaskStatus
 
 MAX_FRAME_IMAGES = 2
@@ -30,17 +30,6 @@ HTTP_STATUS = {
     ErrorKind.INTERNAL: 500,
     ErrorKind.UNAVAILABLE: 503,
 }
-
-
-def decode_task_type(value: Any, name: str) -> TaskType | None:
-    """A Seedance 2.5 task type; `auto` (the default) is None."""
-    if value is None or value == "auto":
-        return None
-    try:
-        return TaskType(value)
-    except ValueError:
-        raise invalid(name, f"The parameter `{name}` must be auto, reference, edit or "
-                      f"extend; got {value!r}.") from None
 
 
 def status_names(queued: str, running: str, succeeded: str, failed: str) -> dict[TaskStatus, str]:

@@ -20,22 +20,14 @@ from seedgate.dialects.common import (
     HTTP_STATUS,
     decode_model,
     decode_statuses,
-    decode_task_type,
     not_an_object,
     renamed,
 )
-from seedgate.domain.catalog import ADAPTIVE, CATALOG, FPS, Model, closest_ratio
+from seedgate.domain.catalog import ADAPTIVE, CATALOG, FPS, Model, TaskType, closest_ratio
 from seedgate.domain.errors import ErrorKind, GatewayError, invalid
 from seedgate.domain.idempotency import IdempotencyError
 from seedgate.domain.paging import DEFAULT_PAGE, MAX_PAGE, ListQuery
-from seedgate.domain.request import (
-    URL_SCHEMES,
-    GenerationRequest,
-    MediaInput,
-    MediaKind,
-    Role,
-    TaskType,
-)
+from seedgate.domain.request import URL_SCHEMES, GenerationRequest, MediaInput, MediaKind, Role
 from seedgate.domain.task import Task, TaskStatus
 from seedgate.domain.webhooks import ENDINGS, Delivery, DeliveryStatus, Subscription
 
@@ -121,8 +113,7 @@ def decode_create(
     request = GenerationRequest(
         model=model, prompt=body.get("prompt", ""), inputs=inputs,
         duration=_duration(body), ratio=ratio, resolution=resolution,
-        task_type=decode_task_type(body.get("task_type"), "task_type"),
-        **_options(body, BOOLEANS),
+        task_type=body.get("task_type"), **_options(body, BOOLEANS),
     )
     parameters = _parameters(body, model)
     if reference is not None:
@@ -135,14 +126,7 @@ def decode_remix(body: Any, source: Task, source_url: str
     """A remix of a finished video (`source`, whose stored video `source_url` links to): a
     Seedance 2.5 edit with a new prompt, keeping the source's length and shape; its
     resolution too, where the model has it."""
-    if not isinstance(body, dict):
-        raise not_an_object()
-    unknown = sorted(set(body) - REMIX_FIELDS)
-    if unknown:
-        raise invalid(unknown[0], f"Unrecognized request argument supplied: `{unknown[0]}`.")
-    prompt = body.get("prompt")
-    if not isinstance(prompt, str) or not prompt.strip():
-        raise invalid("prompt", "`prompt` must be a non-empty string: the edit to make.")
+    prompt = check_remix(body)
     model = body.get("model", REMIX_MODEL)
     found = CATALOG.get(model) if isinstance(model, str) else None
     resolution = body.get("resolution")
@@ -155,6 +139,19 @@ def decode_remix(body: Any, source: Task, source_url: str
         task_type=TaskType.EDIT, **_options(body, ("generate_audio",)),
     )
     return request, _parameters(body, model, remixed_from_video_id=source.id)
+
+
+def check_remix(body: Any) -> str:
+    """A remix body's own faults (before the source is looked at); returns its prompt."""
+    if not isinstance(body, dict):
+        raise not_an_object()
+    unknown = sorted(set(body) - REMIX_FIELDS)
+    if unknown:
+        raise invalid(unknown[0], f"Unrecognized request argument supplied: `{unknown[0]}`.")
+    prompt = body.get("prompt")
+    if not isinstance(prompt, str) or not prompt.strip():
+        raise invalid("prompt", "`prompt` must be a non-empty string: the edit to make.")
+    return prompt
 
 
 def _options(body: dict[str, Any], booleans: tuple[str, ...]) -> dict[str, Any]:

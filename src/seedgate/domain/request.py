@@ -10,7 +10,16 @@ from dataclasses import dataclass, fields, replace
 from enum import StrEnum
 from typing import Any
 
-from seedgate.domain.catalog import ADAPTIVE, CATALOG, RATIOS, Catalog, Mode, Model
+from seedgate.domain.catalog import (
+    ADAPTIVE,
+    CATALOG,
+    MP4,
+    RATIOS,
+    Catalog,
+    Mode,
+    Model,
+    TaskType,
+)
 from seedgate.domain.errors import ErrorKind, GatewayError, invalid, missing
 
 MAX_PROMPT_CHARS = 5000
@@ -20,16 +29,6 @@ EXPIRES_AFTER_RANGE = (3_600, 259_200)
 MAX_SEED = 2**32 - 1
 MAX_REFERENCE_MEDIA = 3
 URL_SCHEMES = ("http://", "https://")
-OUTPUT_FORMATS = ("mp4", "mov")
-
-
-class TaskType(StrEnum):
-    """What a Seedance 2.5 request does with its reference video (`omni_reference_task_type`;
-    `auto`, the default, is None)."""
-
-    REFERENCE = "reference"
-    EDIT = "edit"  # re-render the source video: the output keeps its length and shape
-    EXTEND = "extend"  # continue the source video: the output is only the new segment
 
 
 class MediaKind(StrEnum):
@@ -70,8 +69,8 @@ class GenerationRequest:
     draft: bool = False
     return_last_frame: bool = False
     execution_expires_after: int = DEFAULT_EXPIRES_AFTER
-    task_type: TaskType | None = None
-    output_format: str = "mp4"
+    task_type: str | None = None  # 2.5 family: auto, reference, edit, extend
+    output_format: str | None = None  # mp4 (default) or mov (2.5 family)
 
     @property
     def images(self) -> tuple[MediaInput, ...]:
@@ -79,7 +78,7 @@ class GenerationRequest:
 
     @property
     def source_video(self) -> MediaInput | None:
-        """The video an edit or extend works on (its first reference video)."""
+        """The video an edit or extend works on (its one reference video)."""
         if self.task_type not in (TaskType.EDIT, TaskType.EXTEND):
             return None
         return next((i for i in self.inputs if i.kind is MediaKind.VIDEO), None)
@@ -96,8 +95,7 @@ class GenerationRequest:
         inputs = tuple(
             MediaInput(MediaKind(i["kind"]), i["url"], Role(i["role"])) for i in data["inputs"]
         )
-        task_type = TaskType(data["task_type"]) if data.get("task_type") else None
-        return cls(**{**data, "inputs": inputs, "task_type": task_type})
+        return cls(**{**data, "inputs": inputs})
 
 
 def mode_of(request: GenerationRequest) -> Mode:
@@ -131,19 +129,20 @@ def normalize(request: GenerationRequest, catalog: Catalog = CATALOG) -> Generat
         )
     _check_prompt(request)
     mode = _check_inputs(request, model)
-    _check_task_type(request)
+    task_type = _task_type(request, model)
     resolution = _resolution(request, model, mode)
     return replace(
         request,
         model=model.id,
         prompt=request.prompt.strip(),
         duration=_duration(request, model),
-        ratio=_ratio(request, model, mode),
+        ratio=_ratio(request, model, mode, task_type),
         resolution=resolution,
         generate_audio=_audio(request, model),
         seed=_seed(request),
         execution_expires_after=_expires_after(request),
-        output_format=_output_format(request),
+        task_type=task_type,
+        output_format=_output_format(request, model),
     )
 
 
@@ -190,21 +189,20 @@ def _check_inputs(request: GenerationRequest, model: Model) -> Mode:
     return mode
 
 
-def _check_task_type(request: GenerationRequest) -> None:
-    if request.task_type is None:
-        return
-    if not isinstance(request.task_type, TaskType):
-        raise invalid("task_type", "`task_type` must be reference, edit or extend.")
-    if request.task_type is not TaskType.REFERENCE and request.source_video is None:
-        raise GatewayError(ErrorKind.MISSING_PARAMETER, f"An {request.task_type.value} needs "
-                           "the source video as a reference video.", param="inputs")
-
-
-def _output_format(request: GenerationRequest) -> str:
-    if request.output_format not in OUTPUT_FORMATS:
-        raise invalid("output_format", f"`output_format` must be one of "
-                      f"{', '.join(OUTPUT_FORMATS)}; got {request.output_format!r}.")
-    return request.output_format
+def _task_type(request: GenerationRequest, model: Model) -> str | None:
+    """`omni_reference_task_type`: edit and extend work on one reference video."""
+    value = request.task_type
+    if value is None:
+        return None
+    if value not in model.task_types:
+        supported = ", ".join(model.task_types) or "none"
+        raise invalid("task_type", f"`task_type` must be one of {supported} for "
+                      f"`{model.id}`; got {value!r}.")
+    videos = sum(i.kind is MediaKind.VIDEO for i in request.inputs)
+    if value in (TaskType.EDIT, TaskType.EXTEND) and videos != 1:
+        raise invalid("task_type", f"A `{value}` task takes exactly one reference video "
+                      f"(the source); got {videos}.")
+    return value
 
 
 def _checked_mode(request: GenerationRequest, model: Model) -> Mode:
@@ -256,8 +254,13 @@ def _resolution(request: GenerationRequest, model: Model, mode: Mode) -> str:
     return resolution
 
 
-def _ratio(request: GenerationRequest, model: Model, mode: Mode) -> str:
+def _ratio(request: GenerationRequest, model: Model, mode: Mode, task_type: str | None) -> str:
     reference = mode in (Mode.REFERENCE_IMAGES, Mode.MULTIMODAL_REFERENCE)
+    if task_type in (TaskType.EDIT, TaskType.EXTEND):  # the source's shape
+        if request.ratio not in (None, ADAPTIVE):
+            raise invalid("ratio", f"`ratio` must be adaptive with a `{task_type}` task for "
+                          f"`{model.id}`; got {request.ratio!r}.")
+        return ADAPTIVE
     if request.ratio is None:
         return "16:9" if mode is Mode.TEXT or reference else ADAPTIVE
     if request.ratio == ADAPTIVE:
@@ -280,6 +283,14 @@ def _audio(request: GenerationRequest, model: Model) -> bool:
     if request.generate_audio and not model.audio:
         raise invalid("generate_audio", f"`{model.id}` cannot generate audio.")
     return request.generate_audio
+
+
+def _output_format(request: GenerationRequest, model: Model) -> str:
+    value = MP4 if request.output_format is None else request.output_format
+    if value not in model.output_formats:
+        raise invalid("output_format", f"`output_format` must be "
+                      f"{' or '.join(model.output_formats)} for `{model.id}`; got {value!r}.")
+    return value
 
 
 def _seed(request: GenerationRequest) -> int:

@@ -129,11 +129,13 @@ class NativeEndpoints:
         """A Seedance 2.5 edit of a finished video of this key, with a new prompt; the
         source goes to the provider as a signed link to the gateway's own copy."""
         key = await authorize(self.gateway, call.authorization, call.client)
+        body = parse_json(call.body)
+        codec.check_remix(body)
         source = await self.gateway.tasks.get(key, call.path_params["video_id"], refresh=False)
         video_key = _content_key(source, "video")
         expires = int(time.time()) + self.gateway.settings.media_ttl
         link = self.gateway.signer.url(call.base_url, video_key, expires)
-        request, parameters = codec.decode_remix(parse_json(call.body), source, link)
+        request, parameters = codec.decode_remix(body, source, link)
         task = await self.gateway.tasks.create(key, codec.NAME, request, parameters)
         return json_reply(self._video(task, await self.gateway.tasks.queue_position(task),
                                       call.base_url))

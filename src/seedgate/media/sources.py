@@ -10,14 +10,14 @@ import hashlib
 import time
 from dataclasses import replace
 
+from seedgate.domain.catalog import MIN_EDIT_SOURCE_SECONDS, TaskType
 from seedgate.domain.errors import ErrorKind, GatewayError, invalid
-from seedgate.domain.request import GenerationRequest, TaskType, normalize
+from seedgate.domain.request import GenerationRequest, normalize
 from seedgate.media.inputs import MAX_VIDEO_BYTES, InputError, InputFetcher
 from seedgate.media.probe import InvalidMedia, probe_bytes
 from seedgate.media.signing import UrlSigner
 from seedgate.media.storage import Storage, StorageUnavailable
 
-MIN_EDIT_SOURCE_S = 4.0
 RETRY_S = 30
 
 
@@ -47,9 +47,9 @@ class SourceVideos:
             info = await asyncio.to_thread(probe_bytes, data)
         except InvalidMedia as exc:
             raise invalid(where, f"`{where}` is not a playable video: {exc}") from exc
-        if request.task_type is TaskType.EDIT and info.duration_s < MIN_EDIT_SOURCE_S:
+        if request.task_type == TaskType.EDIT and info.duration_s < MIN_EDIT_SOURCE_SECONDS:
             raise invalid(where, f"The source video of an edit must be at least "
-                          f"{MIN_EDIT_SOURCE_S:.0f} s long; `{where}` is "
+                          f"{MIN_EDIT_SOURCE_SECONDS} s long; `{where}` is "
                           f"{info.duration_s:.1f} s.")
         digest = hashlib.sha256(data).hexdigest()
         media_key = (f"inputs/{self._signer.signature(f'input/{key_id}/{digest}', 0)}"

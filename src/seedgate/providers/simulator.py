@@ -35,9 +35,9 @@ from typing import Any
 
 import orjson
 
-from seedgate.domain.catalog import ADAPTIVE, CATALOG, closest_ratio
+from seedgate.domain.catalog import ADAPTIVE, CATALOG, MP4, TaskType, closest_ratio
 from seedgate.domain.errors import FailureCode
-from seedgate.domain.request import GenerationRequest, TaskType
+from seedgate.domain.request import GenerationRequest
 from seedgate.domain.task import Rendition, Task
 from seedgate.media.images import UnsupportedImage, load_image
 from seedgate.media.inputs import MAX_VIDEO_BYTES, InputError, InputFetcher
@@ -233,7 +233,7 @@ class SimulatorProvider:
                  for data in images]
         source = await self._source(request)
         ratio = request.ratio or "16:9"
-        if source is not None and (ratio == ADAPTIVE or request.task_type is TaskType.EDIT):
+        if source is not None and (ratio == ADAPTIVE or request.task_type == TaskType.EDIT):
             ratio = closest_ratio(source.width, source.height)
         elif ratio == ADAPTIVE:
             ratio = closest_ratio(*sizes[0]) if sizes else "16:9"
@@ -241,13 +241,13 @@ class SimulatorProvider:
         assert request.resolution is not None and request.duration is not None
         width, height = model.pixel_size(request.resolution, ratio)
         duration = AUTO_DURATION if request.duration == -1 else request.duration
-        if source is not None and request.task_type is TaskType.EDIT:
+        if source is not None and request.task_type == TaskType.EDIT:
             duration = max(1, round(source.duration_s))
         seed = random.randrange(2**32) if request.seed == -1 else request.seed
         spec = RenderSpec(
             prompt=request.prompt, width=width, height=height, duration_s=duration,
             audio=bool(request.generate_audio), images=tuple(images), seed=seed,
-            container=request.output_format,
+            container=request.output_format or MP4,
         )
         return spec, ratio
 
