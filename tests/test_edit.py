@@ -280,3 +280,30 @@ def test_a_remote_provider_gets_the_source_as_the_gateways_own_signed_copy(
         sent = upstream.client_request["content"][1]["video_url"]["url"]
         assert sent.startswith(f"{a.url}/media/videos/{edit.id}.mp4?") and "sig=" in sent
         assert (remix.size, remix.seconds) == ("864x496", "4")
+
+
+def test_native_drafts_finals_and_edits(gateway: RunningGateway, media_server: MediaServer,
+                                        tmp_path: Path) -> None:
+    tall = media_server.add("/tall.mp4", clip(tmp_path, 496, 864, 4), "video/mp4")
+    key = gateway.new_key(credits=1_000_000)
+    videos = openai.OpenAI(base_url=f"{gateway.url}/v1", api_key=key, max_retries=0).videos
+    with httpx.Client(base_url=gateway.url, headers={"authorization": f"Bearer {key}"},
+                      timeout=30) as client:
+        def created(body: dict[str, Any]) -> Any:
+            response = client.post("/v1/videos", json=body)
+            assert response.status_code == 200, response.text
+            return videos.poll(response.json()["id"], poll_interval_ms=100)
+
+        draft = created({"model": "seedance-2-5", "prompt": "Paper boats", "draft": True,
+                         "seconds": 4, "ratio": "16:9", "generate_audio": False})
+        assert (draft.status, draft.size, draft.seconds) == ("completed", "864x496", "4")
+        final = created({"model": "seedance-2-5", "draft_task_id": draft.id})
+        assert (final.status, final.size, final.seconds) == ("completed", "1920x1080", "4")
+        assert final.prompt == "Paper boats"
+        edit = created({"model": "seedance-2-5", "prompt": "Rain", "task_type": "edit",
+                        "resolution": "480p", "generate_audio": False,
+                        "inputs": [{"type": "video", "url": tall}]})
+        assert (edit.status, edit.size, edit.seconds) == ("completed", "496x864", "4")
+        refused = client.post("/v1/videos", json={"draft_task_id": "task_" + "1" * 24})
+        assert refused.status_code == 400
+        assert refused.json()["error"]["param"] == "draft_task_id"

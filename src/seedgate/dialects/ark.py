@@ -19,7 +19,7 @@ BytePlus SDK work unchanged (ark.md section 5). Choices where Ark documents noth
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -134,34 +134,12 @@ def decode_create(body: Any) -> Create:
     return Create(request, fields, params, draft_id)
 
 
-def from_draft(create: Create, draft: Task) -> Create:
-    """The create with the draft's model, prompt, images, audio, seed, ratio and duration
-    (as the draft actually rendered them); a draft task's own values win."""
-    if draft.status is not TaskStatus.SUCCEEDED or not draft.request.draft:
-        raise invalid("content[0].draft_task.id", f"Task {draft.id} is not a succeeded draft "
-                      "task (created with `draft`: true).")
-    ask, had = create.request, draft.request
-    rendition = draft.outputs.rendition if draft.outputs else None
-    request = replace(
-        ask, model=had.model, prompt=had.prompt, inputs=had.inputs, task_type=had.task_type,
-        resolution=_final_resolution(ask, CATALOG[had.model]),
-        generate_audio=had.generate_audio, camera_fixed=had.camera_fixed,
-        seed=rendition.seed if rendition else had.seed,
-        ratio=rendition.ratio if rendition else had.ratio,
-        duration=rendition.duration if rendition else had.duration,
-    )
-    kept = {**create.client_request, "draft_task_id": draft.id}
-    return Create(request, kept, create.params, draft.id)
-
-
-def _final_resolution(ask: GenerationRequest, model: Model) -> str | None:
-    """A final renders at its model's final resolution where it has one (1080p on 2.5,
-    4K on 2.5 Premium), else as asked."""
-    final = model.final_resolution
-    if final is None or ask.resolution in (None, final):
-        return final or ask.resolution
-    raise invalid("resolution", f"A final of a `{model.id}` draft renders at {final}; "
-                  f"got {ask.resolution!r}.")
+def with_final(create: Create, request: GenerationRequest) -> Create:
+    """The create of a draft's final (`request`, see `service.drafts`); the body kept
+    names the draft, to be echoed as `draft_task_id`."""
+    assert create.draft_task_id is not None
+    kept = {**create.client_request, "draft_task_id": create.draft_task_id}
+    return Create(request, kept, create.params, create.draft_task_id)
 
 
 def _content(value: Any) -> tuple[str, tuple[MediaInput, ...], dict[str, str], str | None]:

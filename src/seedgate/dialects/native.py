@@ -66,8 +66,8 @@ PARAM_NAMES = {"task_id": "video_id"}
 BOOLEANS = ("generate_audio", "camera_fixed", "watermark", "draft", "return_last_frame")
 INTEGERS = ("duration", "seed")
 FIELDS = frozenset({"prompt", "model", "seconds", "size", "ratio", "resolution", "inputs",
-                    "input_reference", "webhook", "task_type", "output_format", *BOOLEANS,
-                    *INTEGERS})
+                    "input_reference", "webhook", "task_type", "output_format",
+                    "draft_task_id", *BOOLEANS, *INTEGERS})
 DEFAULT_ROLES = {MediaKind.IMAGE: Role.FIRST_FRAME, MediaKind.VIDEO: Role.REFERENCE_VIDEO,
                  MediaKind.AUDIO: Role.REFERENCE_AUDIO}
 TRUE, FALSE = ("true", "1", "yes", "on"), ("false", "0", "no", "off")

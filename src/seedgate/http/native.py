@@ -12,6 +12,7 @@ from typing import Any
 import orjson
 
 from seedgate.dialects import native as codec
+from seedgate.dialects.common import decode_task_id
 from seedgate.domain.errors import ErrorKind, GatewayError, invalid
 from seedgate.domain.idempotency import checked_key, fingerprint
 from seedgate.domain.keys import ApiKey
@@ -24,11 +25,13 @@ from seedgate.http.plumbing import Reply, ReplyCache, answer, authorize, json_re
 from seedgate.media.images import UnsupportedImage
 from seedgate.media.storage import NotStored, StorageUnavailable
 from seedgate.media.uploads import stage_image
+from seedgate.service.drafts import final_request
 from seedgate.service.watch import wait_for_end
 
 log = logging.getLogger(__name__)
 
 REFERENCE = "input_reference"
+DRAFT_PARAM = "draft_task_id"
 
 
 class NativeEndpoints:
@@ -83,8 +86,11 @@ class NativeEndpoints:
         request, parameters = codec.decode_create(fields, upload[0] if upload else None)
         if upload is not None:
             await store_upload(self.gateway.storage, upload[1], image)
-        request = await self.gateway.sources.stage(key.id, request, call.base_url)
         tasks = self.gateway.tasks
+        if (draft_id := parameters.get("draft_task_id")) is not None:
+            request = await final_request(tasks, key, request, decode_task_id(
+                draft_id, DRAFT_PARAM), DRAFT_PARAM)
+        request = await self.gateway.sources.stage(key.id, request, call.base_url)
         wait = codec.decode_wait(call.prefer, self.gateway.settings.max_wait)
         if call.idempotency_key is None:
             task = await tasks.create(key, codec.NAME, request, parameters)

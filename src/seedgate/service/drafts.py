@@ -1,0 +1,58 @@
+"""Finals of drafts: a draft (`draft: true`, 480p) is rendered again at full quality with
+the draft's own parameters, as Ark's `draft_task` content item does, in every dialect that
+can name a draft."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from seedgate.domain.catalog import CATALOG, TaskType
+from seedgate.domain.errors import ErrorKind, GatewayError, invalid
+from seedgate.domain.keys import ApiKey
+from seedgate.domain.request import GenerationRequest
+from seedgate.domain.task import Task, TaskStatus
+from seedgate.service.tasks import TaskService
+
+
+async def final_request(tasks: TaskService, key: ApiKey, ask: GenerationRequest,
+                        draft_id: str, param: str) -> GenerationRequest:
+    """`ask` as the final of the key's draft `draft_id`; errors name `param`. Another key's
+    draft does not exist for this key."""
+    try:
+        draft = await tasks.get(key, draft_id, refresh=False)
+    except GatewayError as error:
+        if error.kind is not ErrorKind.NOT_FOUND:
+            raise
+        raise invalid(param, f"The draft task {draft_id!r} does not exist.") from None
+    return final_of(ask, draft, param)
+
+
+def final_of(ask: GenerationRequest, draft: Task, param: str) -> GenerationRequest:
+    """The draft's model, prompt, inputs, task type, audio, seed, ratio and duration (as the
+    draft actually rendered them), at the model's final resolution (1080p on 2.5, 4K on
+    Premium) or, for models without one, the resolution `ask` gives."""
+    if draft.status is not TaskStatus.SUCCEEDED or not draft.request.draft:
+        raise invalid(param, f"Task {draft.id} is not a succeeded draft task (created with "
+                      "`draft`: true).")
+    had = draft.request
+    rendition = draft.outputs.rendition if draft.outputs else None
+    # An edit or extend takes its shape from the source again; an edit its length too.
+    sourced = had.task_type in (TaskType.EDIT, TaskType.EXTEND)
+    return replace(
+        ask, model=had.model, prompt=had.prompt, inputs=had.inputs, task_type=had.task_type,
+        resolution=_final_resolution(ask, had.model), draft=False,
+        generate_audio=had.generate_audio, camera_fixed=had.camera_fixed,
+        seed=rendition.seed if rendition else had.seed,
+        ratio=had.ratio if sourced or not rendition else rendition.ratio,
+        duration=had.duration if had.task_type == TaskType.EDIT or not rendition
+        else rendition.duration,
+    )
+
+
+def _final_resolution(ask: GenerationRequest, model_id: str) -> str | None:
+    model = CATALOG[model_id]
+    final = model.final_resolution
+    if final is None or ask.resolution in (None, final):
+        return final or ask.resolution
+    raise invalid("resolution", f"A final of a `{model.id}` draft renders at {final}; got "
+                  f"{ask.resolution!r}.")
