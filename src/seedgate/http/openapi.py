@@ -21,7 +21,7 @@ from starlette.routing import Route
 from seedgate import __version__
 from seedgate.dialects import apixo, ark, defapi, native, runbase, seedance15pro
 from seedgate.dialects.common import HTTP_STATUS
-from seedgate.domain.catalog import RATIOS, RESOLUTIONS
+from seedgate.domain.catalog import MOV, MP4, RATIOS, RESOLUTIONS, TaskType
 from seedgate.domain.errors import ErrorKind
 from seedgate.domain.paging import MAX_PAGE
 from seedgate.domain.request import MediaKind, Role
@@ -409,13 +409,19 @@ NATIVE_FIELDS: dict[str, Schema] = {
     "duration": NUMBER_TEXT,
     "seed": NUMBER_TEXT,
     **dict.fromkeys(native.BOOLEANS, FLAG),
+    "task_type": {**enum(TaskType), "description": "2.5 family; edit and extend take one "
+                  "video in `inputs`, the source."},
+    "output_format": enum((MP4, MOV)),
+    "draft_task_id": {"type": "string", "description": "Render this draft's final."},
 }
+OUTPUT_FORMAT = enum((MP4, MOV))
+TASK_TYPE = enum(TaskType)
 NATIVE_INPUT = obj({
     "type": enum(kind.value for kind in MediaKind),
     "url": STRING,
     "role": enum(role.value for role in Role),
 })
-VIDEO_CONTENT = {"video/mp4": BINARY, "image/png": BINARY}
+VIDEO_CONTENT = {"video/mp4": BINARY, "video/quicktime": BINARY, "image/png": BINARY}
 PREFER = {"name": "Prefer", "in": "header", "required": False, "schema": STRING,
           "description": "`wait` or `wait=N` (RFC 7240, as Replicate): answer once the video "
                          "has ended, or after N seconds (capped by the operator, 60 by "
@@ -435,6 +441,15 @@ NATIVE = Dialect(
                                    description="The first frame, by URL."),
             "webhook": ref("NativeWebhook"),
         }, closed=True, description="Unknown fields are a 400 naming the field."),
+        "NativeRemix": obj({
+            "prompt": STRING,
+            "model": {"type": "string", "default": native.REMIX_MODEL},
+            "resolution": STRING,
+            "generate_audio": FLAG,
+            "seed": NUMBER_TEXT,
+            "output_format": OUTPUT_FORMAT,
+            "webhook": ref("NativeWebhook"),
+        }, ("prompt",), closed=True, description="Unknown fields are a 400 naming the field."),
         "NativeWebhook": obj({
             "url": {"type": "string", "description": "An http(s) URL on a public address."},
             "events": {"type": "array", "minItems": 1,
@@ -460,7 +475,7 @@ NATIVE = Dialect(
             "size": nullable(STRING),
             "seconds": nullable(STRING),
             "prompt": STRING,
-            "remixed_from_video_id": {"type": "null"},
+            "remixed_from_video_id": nullable(STRING),
             "error": nullable(everything({"code": STRING, "message": nullable(STRING)})),
             "queue_position": nullable(INTEGER),
             "usage": everything({"credits": INTEGER, "completion_tokens": nullable(INTEGER)}),
@@ -551,8 +566,17 @@ NATIVE = Dialect(
             "Cancel a queued video", ref("NativeVideo"), (*READ_ERRORS, 409),
             parameters=(VIDEO_ID,), error_meanings={409: "The video is no longer queued."},
         ))},
+        "/v1/videos/{video_id}/remix": {"post": ("nativeRemix", Op(
+            "Remix a completed video: a Seedance 2.5 edit with a new prompt", ref("NativeVideo"),
+            (*CREATE_ERRORS, 404, 409), parameters=(VIDEO_ID,), body=ref("NativeRemix"),
+            description="The new video keeps the source's length and shape; "
+                        "`remixed_from_video_id` names the source.",
+            error_meanings={404: "No such video for this key, or it has no video (it "
+                                 "failed).",
+                            409: "The video is not completed yet."},
+        ))},
         "/v1/videos/{video_id}/content": {"get": ("nativeContent", Op(
-            "Download a video (MP4) or its last frame (PNG)", VIDEO_CONTENT,
+            "Download a video (MP4 or MOV) or its last frame (PNG)", VIDEO_CONTENT,
             (400, *READ_ERRORS, 409),
             parameters=(VIDEO_ID, query("variant", enum(("video", "thumbnail")),
                                         "video (default) or thumbnail (the last frame).")),
@@ -610,6 +634,9 @@ ARK = Dialect(
             "ratio": STRING,
             "callback_url": {"type": "string", "description": "An http(s) URL."},
             "service_tier": enum(ark.TIERS),
+            "output_format": OUTPUT_FORMAT,
+            "omni_reference_task_type": {**TASK_TYPE, "description": "2.5 family; edit and "
+                                         "extend take one reference_video item, the source."},
             **{name: {"description": "Accepted and ignored."} for name in ark.IGNORED},
         }, ("model", "content"), closed=True,
             description="`null` means not given; unknown fields are a 400."),
@@ -635,6 +662,8 @@ ARK = Dialect(
             "draft_task_id": STRING,
             "service_tier": enum(ark.TIERS),
             "execution_expires_after": INTEGER,
+            "omni_reference_task_type": TASK_TYPE,
+            "output_format": OUTPUT_FORMAT,
         }, ("id", "model", "status", "error", "created_at", "updated_at", "usage", "seed",
             "resolution", "ratio", "framespersecond", "generate_audio", "draft", "service_tier",
             "execution_expires_after")),
