@@ -9,10 +9,9 @@ from typing import Any
 from hypothesis import strategies as st
 
 from seedgate.dialects import apixo, defapi, runbase, seedance15pro
-from seedgate.domain.catalog import ADAPTIVE, CATALOG, RATIOS, Mode, Model
+from seedgate.domain.catalog import ADAPTIVE, CATALOG, RATIOS, Mode, Model, ReferenceLimits
 from seedgate.domain.errors import FailureCode
 from seedgate.domain.request import (
-    MAX_REFERENCE_MEDIA,
     MAX_SEED,
     GenerationRequest,
     MediaInput,
@@ -125,6 +124,8 @@ def runbase_cases(draw: Any) -> tuple[GenerationRequest, dict[str, Any]]:
     images = draw(st.lists(IMAGE_URLS, min_size=count, max_size=count))
     if schema is not None and schema.ratios is not None:
         ratios: list[str] = list(schema.ratios)
+    elif count and model.adaptive_frames:
+        ratios = [ADAPTIVE]
     else:
         ratios = [*RATIOS, *([ADAPTIVE] if count or not model.id.startswith("seedance-1-0")
                              else [])]
@@ -231,12 +232,15 @@ def apixo_cases(draw: Any) -> tuple[str, GenerationRequest, dict[str, Any]]:  # 
         prompt = draw(prompts(300))
         sound = draw(st.sampled_from([None, False, True]))
         put(fields, "sound", draw(absent_or(None)) if sound is None else sound)
-        put(fields, "web_search", draw(st.sampled_from([OMIT, None, False, True])))
+        searchable = mode == apixo.TEXT and "web_search" in CATALOG[model].tools
+        web_search = draw(st.sampled_from([OMIT, None, False, *([True] if searchable else [])]))
+        put(fields, "web_search", web_search)
         if mode == apixo.OMNI:
-            images = draw(st.lists(HTTP_URLS, max_size=CATALOG[model].max_reference_images))
+            limits = CATALOG[model].references
+            images = draw(st.lists(HTTP_URLS, max_size=most_images(limits)))
             videos = draw(st.lists(HTTP_URLS, min_size=0 if images else 1,
-                                   max_size=MAX_REFERENCE_MEDIA))
-            audios = draw(st.lists(HTTP_URLS, max_size=MAX_REFERENCE_MEDIA))
+                                   max_size=limits.videos))
+            audios = draw(st.lists(HTTP_URLS, max_size=limits.audios))
             inputs = (
                 *(MediaInput(MediaKind.IMAGE, u, Role.REFERENCE_IMAGE) for u in images),
                 *(MediaInput(MediaKind.VIDEO, u, Role.REFERENCE_VIDEO) for u in videos),
@@ -255,12 +259,13 @@ def apixo_cases(draw: Any) -> tuple[str, GenerationRequest, dict[str, Any]]:  # 
             inputs = frames(images)
             if images:
                 fields["image_urls"] = images
-            ratio = draw(st.sampled_from([None, ADAPTIVE, *RATIOS]))
+            ratio = draw(st.sampled_from([None, ADAPTIVE, *(
+                [] if images and CATALOG[model].adaptive_frames else RATIOS)]))
             wire = apixo.AUTO if ratio == ADAPTIVE else ratio
             put(fields, "aspect_ratio", draw(absent_or(None)) if wire is None else wire)
         request = GenerationRequest(model=model, prompt=prompt, inputs=inputs,
                                     duration=duration, ratio=ratio, resolution=resolution,
-                                    generate_audio=sound)
+                                    generate_audio=sound, web_search=web_search is True)
     fields["prompt"] = prompt
     put(fields, "duration", draw(absent_or(None)) if duration is None else duration)
     put(fields, "resolution", draw(absent_or(None)) if resolution is None else resolution)
@@ -274,6 +279,12 @@ def apixo_cases(draw: Any) -> tuple[str, GenerationRequest, dict[str, Any]]:  # 
 
 
 # -- any valid canonical request (native) ---------------------------------------------------
+
+def most_images(limits: ReferenceLimits) -> int:
+    """Reference images that fit beside the most videos and audios within the total."""
+    return min(limits.images, (limits.total or limits.images + limits.videos + limits.audios)
+               - limits.videos - limits.audios)
+
 
 @st.composite
 def valid_requests(draw: Any, model: Model, name: str) -> GenerationRequest:
@@ -296,11 +307,12 @@ def valid_requests(draw: Any, model: Model, name: str) -> GenerationRequest:
     elif mode is Mode.REFERENCE_IMAGES:
         inputs = media(MediaKind.IMAGE, Role.REFERENCE_IMAGE, 1, model.max_reference_images)
     else:
-        images = media(MediaKind.IMAGE, Role.REFERENCE_IMAGE, 0, model.max_reference_images)
+        limits = model.references
+        images = media(MediaKind.IMAGE, Role.REFERENCE_IMAGE, 0, most_images(limits))
         videos = media(MediaKind.VIDEO, Role.REFERENCE_VIDEO, 0 if images else 1,
-                       MAX_REFERENCE_MEDIA)
+                       limits.videos)
         audios = media(MediaKind.AUDIO, Role.REFERENCE_AUDIO, 0 if videos else 1,
-                       MAX_REFERENCE_MEDIA)
+                       limits.audios)
         inputs = draw(st.permutations([*images, *videos, *audios]))
     draft = model.draft and draw(st.booleans())
     if draft:
@@ -310,14 +322,18 @@ def valid_requests(draw: Any, model: Model, name: str) -> GenerationRequest:
                    else model.resolutions)
         resolution = draw(st.none() | st.sampled_from(allowed))
     adaptive = not reference and not (mode is Mode.TEXT and model.id.startswith("seedance-1-0"))
+    framed = mode in (Mode.FIRST_FRAME, Mode.FIRST_LAST_FRAME) and model.adaptive_frames
     durations = [*model.durations(), *([-1] if model.auto_duration else [])]
+    settable = "seed" not in model.rejected_fields  # the 2.0 family refuses seed, camera
     return GenerationRequest(
         model=name, prompt=draw(prompts(200, blank_ok=bool(inputs))), inputs=tuple(inputs),
         duration=draw(st.none() | st.sampled_from(durations)),
-        ratio=draw(st.none() | st.sampled_from([*RATIOS, *([ADAPTIVE] if adaptive else [])])),
+        ratio=draw(st.none() | st.sampled_from([*([] if framed else RATIOS),
+                                                 *([ADAPTIVE] if adaptive else [])])),
         resolution=resolution,
         generate_audio=draw(st.sampled_from([None, False, *([True] if model.audio else [])])),
-        seed=draw(st.integers(-1, MAX_SEED)), camera_fixed=draw(st.booleans()),
+        seed=draw(st.integers(-1, MAX_SEED)) if settable else -1,
+        camera_fixed=draw(st.booleans()) if settable else False,
         watermark=draw(st.booleans()), draft=draft,
         return_last_frame=False if draft else draw(st.booleans()),
     )

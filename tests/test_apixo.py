@@ -211,7 +211,7 @@ def test_a_failed_task_shows_its_fail_code_and_is_refunded(gateway: Any) -> None
     with gateway.client(key) as client:
         task_id = submit(client, body_for(prompt="fail please @sim:content_violation",
                                           sound=True, duration=8))
-        assert gateway.balance(key) == 500 - 7 * 8 * 2
+        assert gateway.balance(key) == 500 - 98  # 8 s at 864x496, $1.2/M tokens, audio x2
         data = poll(client, task_id)
     assert data["state"] == "failed"
     assert data["failCode"] == "CONTENT_VIOLATION"
@@ -228,14 +228,15 @@ def test_seedance_2_omni_reference_keeps_every_reference_and_the_envelope(gatewa
         "provider": "official",
         "input": {"mode": "omni_reference", "prompt": "dance like the reference" + STILL,
                   "resolution": "480p", "duration": 5, "aspect_ratio": "auto",
-                  "sound": True, "web_search": True,
+                  "sound": True, "web_search": False,
                   "image_urls": ["https://cdn.example.com/a.png"],
                   "video_urls": ["https://cdn.example.com/v.mp4"],
                   "audio_urls": ["https://cdn.example.com/a.mp3", "https://cdn.example.com/b.mp3"]},
     }
     with gateway.client(key) as client:
         task_id = submit(client, body, "seedance-2-0-fast")
-    assert gateway.balance(key) == 1000 - 31 * 5
+    # debited as 15 s of reference video (the most 2.0 takes) + 5 s at 864x496, $3.3/M tokens
+    assert gateway.balance(key) == 1000 - 333
     task = stored_task(gateway, task_id)
     assert task.client_request == body
     assert task.request.model == "seedance-2-0-fast"

@@ -176,7 +176,7 @@ class TestValidation:
 
     def test_round_trip_through_json(self) -> None:
         request = normalize(GenerationRequest(
-            model="seedance-2-0", prompt="x", seed=7,
+            model="seedance-2-0", prompt="x", priority=3, safety_identifier="u1",
             inputs=(image(Role.REFERENCE_IMAGE), image(Role.REFERENCE_VIDEO, MediaKind.VIDEO)),
         ))
         assert GenerationRequest.from_json(request.to_json()) == request

@@ -225,7 +225,8 @@ def test_drafts_render_at_480p_and_their_finals_at_the_models_final_resolution(
         assert "not a succeeded draft" in refused.value.body["message"]
 
 
-def test_a_premium_draft_is_finalised_in_4k(gateway: RunningGateway, tmp_path: Path) -> None:
+def test_a_premium_draft_is_finalised_in_4k(make_gateway: Any, tmp_path: Path) -> None:
+    gateway = make_gateway(models={"enabled": ["seedance-2-5-premium"]})  # allow-listed
     client = ark_sdk(gateway, gateway.new_key(credits=1_000_000))
     draft = finished(client, client.tasks.create(
         model=PREMIUM, content=[{"type": "text", "text": "Glaciers"}], draft=True,

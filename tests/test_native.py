@@ -30,7 +30,7 @@ from .helpers import png_bytes
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")  # Sora's sunset notice
 
 FAST = {"resolution": "480p", "generate_audio": False}  # 864x496 16:9, quick to render
-PRICE_480P_4S = 28  # 7 credits a second at 480p, silent
+PRICE_480P_4S = 25  # 1.5 Pro, 4 s of 864x496 silent: 40,176 tokens at 13/21,600 a token
 SLOW = "@sim:delay=30"
 
 
@@ -354,7 +354,7 @@ class TestErrors:
         key = gateway.new_key(credits=10)
         with gateway.client(key) as http:
             error = error_of(http.post("/v1/videos", json={"prompt": "a", **FAST}), 402)
-        assert error["type"] == "insufficient_quota" and "35" in error["message"]
+        assert error["type"] == "insufficient_quota" and "31" in error["message"]
         assert gateway.balance(key) == 10
 
     def test_404_for_unknown_and_other_keys_videos(self, make_gateway: Any) -> None:

@@ -163,11 +163,12 @@ def test_a_run_goes_from_pending_to_a_downloadable_video(gateway: Any, tmp_path:
         assert created["input"] == body["input"]
         assert created["output"] is None and created["error"] is None
         assert created["completed_at"] is None and created["created_at"].endswith("Z")
-        assert created["cost"] > 0 and gateway.balance(key) == 1000 - created["cost"]
+        # debited as 16:9 (864x496: 25 credits, twice with audio); settled on 640x640's tokens
+        assert created["cost"] == 50 and gateway.balance(key) == 1000 - 50
         run = wait_for_run(client, created["id"], {"succeeded", "failed"})
         assert client.get(f"/api/v1/runs/{created['id']}").json() == run  # cached reply
     assert run["status"] == "succeeded", run
-    assert run["error"] is None and run["cost"] == created["cost"]
+    assert run["error"] is None and run["cost"] == 48 and gateway.balance(key) == 1000 - 48
     assert run["completed_at"] >= run["created_at"] == created["created_at"]
     [url] = run["output"]["urls"]
     response = httpx.get(url)  # no API key: the signed URL is the credential

@@ -21,7 +21,7 @@ from seedgate.domain.networks import Network, parse_networks
 from seedgate.domain.pricing import PriceTable
 from seedgate.home import locate
 from seedgate.media.config import S3Location, S3Settings, parse_media_url
-from seedgate.providers.config import ProviderSettings, RoutingSettings
+from seedgate.providers.config import ModelSettings, ProviderSettings, RoutingSettings
 
 DAY_S = 86_400
 
@@ -93,6 +93,7 @@ class Settings(BaseSettings):
 
     providers: list[ProviderSettings] = Field(default_factory=list)
     routing: RoutingSettings = Field(default_factory=RoutingSettings)
+    models: ModelSettings = Field(default_factory=ModelSettings)
 
     @classmethod
     def settings_customise_sources(

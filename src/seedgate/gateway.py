@@ -33,6 +33,7 @@ from seedgate.service import lifecycle
 from seedgate.service.accounts import Accounts, Authenticator
 from seedgate.service.admin import Admin
 from seedgate.service.limits import RateLimiter
+from seedgate.service.models import Lineup
 from seedgate.service.outbound import OutboundScreen
 from seedgate.service.tasks import TaskService
 from seedgate.service.webhooks import WebhookLog
@@ -85,7 +86,6 @@ class Gateway:
         self.guard = OutboundGuard(settings.outbound_networks())
         self.outbound = GuardedHttp(self.guard)
         inputs = InputFetcher(self.outbound, self.signer, self.storage)
-        self.sources = SourceVideos(inputs, self.storage, self.signer, settings.media_ttl)
         self.provider = SimulatorProvider(
             settings.simulator_dir, latency_s=settings.simulator_latency,
             render_processes=settings.render_processes, inputs=inputs, executes=run_worker,
@@ -119,7 +119,10 @@ class Gateway:
             self.db, prices, refresher=self.refresher, bus=self.bus, storage=self.storage,
             notify=notify, default_cap=settings.max_concurrency,
             screen=OutboundScreen(self.guard, inputs.own_key),
+            lineup=Lineup(settings.models, self.router),
         )
+        self.sources = SourceVideos(inputs, self.storage, self.signer, settings.media_ttl,
+                                    check=self.tasks.quote)
         self.webhooks = WebhookLog(self.db, self.tasks)
         self.admin = Admin(self.db, accounts=self.accounts, keyring=self.keyring,
                            tasks=self.tasks, webhooks=self.webhooks, router=self.router,

@@ -25,7 +25,6 @@ from seedgate.dialects.common import HTTP_STATUS, not_an_object, renamed, status
 from seedgate.domain.catalog import ADAPTIVE, CATALOG, RATIOS
 from seedgate.domain.errors import ErrorKind, GatewayError, invalid
 from seedgate.domain.request import (
-    MAX_REFERENCE_MEDIA,
     URL_SCHEMES,
     GenerationRequest,
     MediaInput,
@@ -38,17 +37,23 @@ from seedgate.domain.webhooks import ENDINGS, Subscription
 
 NAME = "apixo"
 V1_5 = "seedance-1-5-pro"
+# The models apixo publishes; the later 2.x models are served under their canonical ids
+# (apixo has published no names for them), inbound only.
+PUBLISHED = (V1_5, "seedance-2-0", "seedance-2-0-fast")
+LATER = ("seedance-2-0-mini", "seedance-2-5", "seedance-2-5-premium")
 RESOLUTIONS = {V1_5: ("480p", "720p"), "seedance-2-0": ("480p", "720p", "1080p"),
-               "seedance-2-0-fast": ("480p", "720p")}
-DURATIONS = {V1_5: (4, 12), "seedance-2-0": (4, 15), "seedance-2-0-fast": (4, 15)}
+               "seedance-2-0-fast": ("480p", "720p"),
+               **{name: CATALOG[name].resolutions for name in LATER}}
+DURATIONS = {V1_5: (4, 12), "seedance-2-0": (4, 15), "seedance-2-0-fast": (4, 15),
+             **{name: (CATALOG[name].min_duration, CATALOG[name].max_duration)
+                for name in LATER}}
 REQUEST_TYPES = ("async", "callback")
 PROVIDERS = ("auto", "value", "official")
 TEXT = "text-to-video"
 IMAGE = "image-to-video"
 FRAMES = "first_and_last_frames"
 OMNI = "omni_reference"
-MODES = {V1_5: (TEXT, IMAGE), "seedance-2-0": (TEXT, FRAMES, OMNI),
-         "seedance-2-0-fast": (TEXT, FRAMES, OMNI)}
+MODES = {V1_5: (TEXT, IMAGE), **dict.fromkeys(PUBLISHED[1:] + LATER, (TEXT, FRAMES, OMNI))}
 V1_5_PROMPT_CHARS = (3, 2500)
 V1_5_DEFAULT_RATIO = "1:1"
 AUTO = "auto"
@@ -57,13 +62,14 @@ PARAM_NAMES = {
     "prompt": "input.prompt", "inputs": "input.image_urls", "duration": "input.duration",
     "ratio": "input.aspect_ratio", "resolution": "input.resolution",
     "generate_audio": "input.sound", "camera_fixed": "input.fixed_lens", "task_id": "taskId",
+    "tools": "input.web_search",
 }
 STATE = status_names("pending", "processing", "success", "failed")
 # apixo answers an unknown model with 404, not with the 400 of an invalid parameter.
 STATUS = {**HTTP_STATUS, ErrorKind.MODEL_NOT_FOUND: 404}
 TITLES = {
     400: "Invalid request", 401: "Unauthorized", 402: "Insufficient balance",
-    403: "Forbidden", 404: "Not found", 409: "Conflict", 429: "Too many requests",
+    403: "Forbidden", 404: "Not found", 409: "Conflict", 410: "Gone", 429: "Too many requests",
     500: "Internal server error", 503: "Service unavailable",
 }
 DEFAULT_FAIL_CODE = "GENERATION_FAILED"
@@ -135,11 +141,10 @@ def _decode_v1_5(model: str, fields: dict[str, Any]) -> tuple[GenerationRequest,
 def _decode_v2(model: str, fields: dict[str, Any]) -> tuple[GenerationRequest, dict[str, Any]]:
     mode = _mode(model, fields)
     prompt = _prompt(fields)
-    _flag(fields, "web_search")  # checked here, kept only in the sanitized request
-    max_images = CATALOG[model].max_reference_images if mode == OMNI else MAX_FRAMES
-    images = _urls(fields, "image_urls", max_images)
-    videos = _urls(fields, "video_urls", MAX_REFERENCE_MEDIA)
-    audios = _urls(fields, "audio_urls", MAX_REFERENCE_MEDIA)
+    limits = CATALOG[model].references
+    images = _urls(fields, "image_urls", limits.images if mode == OMNI else MAX_FRAMES)
+    videos = _urls(fields, "video_urls", limits.videos)
+    audios = _urls(fields, "audio_urls", limits.audios)
     for name, urls in (("video_urls", videos), ("audio_urls", audios)):
         if urls and mode != OMNI:
             raise invalid(f"input.{name}", f"`input.{name}` is only allowed with mode {OMNI}.")
@@ -150,7 +155,7 @@ def _decode_v2(model: str, fields: dict[str, Any]) -> tuple[GenerationRequest, d
         raise required("input.image_urls")
     ratio = _ratio(fields, allow_auto=True)
     if mode == OMNI:
-        if not images and not videos:
+        if not images and not videos and not (audios and limits.audio_only):
             what = "`input.audio_urls` needs" if audios else f"Mode {OMNI} needs"
             raise invalid("input.audio_urls" if audios else "input.image_urls",
                           f"{what} at least one image in `input.image_urls` or video in "
@@ -166,7 +171,7 @@ def _decode_v2(model: str, fields: dict[str, Any]) -> tuple[GenerationRequest, d
     request = GenerationRequest(
         model=model, prompt=prompt, inputs=inputs, duration=_duration(model, fields),
         ratio=ratio, resolution=_resolution(model, fields),
-        generate_audio=_flag(fields, "sound"),
+        generate_audio=_flag(fields, "sound"), web_search=bool(_flag(fields, "web_search")),
     )
     return request, _sanitized(fields, mode, ("web_search", "video_urls", "audio_urls"))
 
@@ -319,7 +324,7 @@ def encode_create(request: GenerationRequest, model: str,
                   callback_url: str | None = None) -> dict[str, Any]:
     """The generateTask body (the model goes in the path). apixo has no seed, watermark
     or draft; a request outside its documented input is `Unsupported`."""
-    if model not in MODES:
+    if model not in PUBLISHED:
         raise Unsupported(f"apixo has no model {model}")
     low, high = DURATIONS[model]
     if request.draft or request.resolution not in RESOLUTIONS[model] or not (
@@ -368,6 +373,8 @@ def _v2_input(request: GenerationRequest) -> dict[str, Any]:
         fields["image_urls"] = upstream.frame_urls(request, "apixo")
     else:
         fields["mode"] = TEXT
+    if request.web_search:
+        fields["web_search"] = True
     return fields
 
 

@@ -24,9 +24,9 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from seedgate.dialects import upstream
-from seedgate.dialects.common import HTTP_STATUS, decode_task_id, not_an_object
+from seedgate.dialects.common import HTTP_STATUS, decode_task_id, decode_tools, not_an_object
 from seedgate.domain.catalog import ADAPTIVE, CATALOG, FPS, MP4, RATIOS, RESOLUTIONS, Model
-from seedgate.domain.errors import ErrorKind, FailureCode, GatewayError, invalid, missing
+from seedgate.domain.errors import ErrorKind, FailureCode, GatewayError, Rule, invalid, missing
 from seedgate.domain.paging import NumberedQuery
 from seedgate.domain.request import (
     MAX_SEED,
@@ -47,12 +47,11 @@ MAX_PAGE_SIZE = 500
 DEFAULT_PAGE_SIZE = 10
 FRAMES_RANGE = (29, 289)
 BOOLEANS = ("return_last_frame", "generate_audio", "draft", "camera_fixed", "watermark")
-INTEGERS = ("duration", "frames", "seed", "execution_expires_after")
-STRINGS = ("resolution", "ratio", "callback_url", "service_tier", "output_format",
-           "omni_reference_task_type")
-# Declared by the SDKs; accepted, and ignored (their semantics are unpublished).
-IGNORED = ("safety_identifier", "priority")
-FIELDS = frozenset({"model", "content", "tools", *BOOLEANS, *INTEGERS, *STRINGS, *IGNORED})
+INTEGERS = ("duration", "frames", "seed", "execution_expires_after", "priority")
+STRINGS = ("resolution", "ratio", "callback_url", "service_tier", "safety_identifier",
+           "output_format", "omni_reference_task_type")
+FIELDS = frozenset({"model", "content", "tools", *BOOLEANS, *INTEGERS, *STRINGS})
+
 MEDIA_ITEMS = {"image_url": MediaKind.IMAGE, "video_url": MediaKind.VIDEO,
                "audio_url": MediaKind.AUDIO}
 ROLES = {MediaKind.IMAGE: (Role.FIRST_FRAME, Role.LAST_FRAME, Role.REFERENCE_IMAGE),
@@ -80,8 +79,14 @@ ERROR_CLASSES = {
     ErrorKind.SPEND_LIMITED: ("SetLimitExceeded", 429),
     ErrorKind.IP_NOT_ALLOWED: ("AccessDenied", 403),
     ErrorKind.MODEL_NOT_ALLOWED: ("ModelNotOpen", 404),
+    ErrorKind.MODEL_RETIRED: ("InvalidEndpoint.ClosedEndpoint", 400),
     ErrorKind.INTERNAL: ("InternalServiceError", 500),
     ErrorKind.UNAVAILABLE: ("ServerOverloaded", HTTP_STATUS[ErrorKind.UNAVAILABLE]),
+}
+RULE_CODES = {
+    Rule.TASK_TYPE_CONSTRAINT: "InvalidParameter.TaskTypeConstraint",
+    Rule.TASK_TYPE_MISMATCH: "InvalidParameter.TaskTypeMismatch",
+    Rule.DRAFT_RESOLUTION: "InvalidResolutionParameter",
 }
 ERROR_TYPES = {400: "BadRequest", 401: "Unauthorized", 403: "Forbidden", 404: "NotFound",
                429: "TooManyRequests", 500: "InternalServerError", 503: "ServiceUnavailable"}
@@ -115,8 +120,7 @@ def decode_create(body: Any) -> Create:
     unknown = sorted(set(fields) - FIELDS)
     if unknown:
         raise invalid(unknown[0], f"The parameter `{unknown[0]}` is not supported.")
-    if fields.get("tools"):
-        raise invalid("tools", "The parameter `tools` is not supported by this gateway.")
+    web_search = decode_tools(fields.get("tools"))
     model = _string(fields, "model")
     if model is None:
         raise missing("model")
@@ -129,7 +133,8 @@ def decode_create(body: Any) -> Create:
     if frames is not None:  # kept, to be echoed instead of `duration`
         values["duration"] = _frames_duration(frames, found)
         fields["frames"] = frames
-    request = GenerationRequest(model=model, prompt=prompt, inputs=inputs, **values)
+    request = GenerationRequest(model=model, prompt=prompt, inputs=inputs,
+                                web_search=web_search, **values)
     params["task_type"] = "omni_reference_task_type"
     return Create(request, fields, params, draft_id)
 
@@ -251,9 +256,9 @@ def _check_extras(values: dict[str, Any], model: Model | None) -> None:
     if tier is not None and tier not in TIERS:
         raise invalid("service_tier", f"The parameter `service_tier` must be default or flex; "
                       f"got {tier!r}.")
-    if tier == "flex" and (values.get("draft") or (model and model.id.startswith("seedance-2"))):
-        raise invalid("service_tier", "`flex` is not available for draft tasks nor Seedance "
-                      "2.0 models.")
+    if tier == "flex" and (values.get("draft") or (model and not model.flex)):
+        raise invalid("service_tier", "`flex` is not available for draft tasks nor the "
+                      "Seedance 2.0 family.")
 
 
 def _frames_duration(frames: int, model: Model | None) -> int:
@@ -316,7 +321,7 @@ def located(error: GatewayError, create: Create) -> GatewayError:
         return error
     message = error.message.replace(f"`{error.param}`", f"`{name}`").replace(
         f"`{head}`", f"`{name}`")
-    return GatewayError(error.kind, message, param=name, retry_after=error.retry_after)
+    return error.renamed(name, message)
 
 
 # -- list -----------------------------------------------------------------------------
@@ -394,22 +399,24 @@ def encode_task(task: Task, urls: list[str]) -> dict[str, Any]:
         **({"frames": frames} if frames is not None else {
             "duration": rendition.duration if rendition else request.duration}),
         "framespersecond": FPS,
-        "generate_audio": request.generate_audio,
+        **({"generate_audio": request.generate_audio}
+           if CATALOG[task.model].echoes_audio else {}),
         "draft": request.draft,
         **({"draft_task_id": asked["draft_task_id"]} if "draft_task_id" in asked else {}),
-        **_task_type_and_format(request),
         "service_tier": asked.get("service_tier", "default"),
         "execution_expires_after": request.execution_expires_after,
+        **{name: value for name, value in _echoed(request).items() if value is not None},
     })
     return body
 
 
-def _task_type_and_format(request: GenerationRequest) -> dict[str, str]:
-    """`omni_reference_task_type` and `output_format`, where they are not the defaults."""
-    found = {"omni_reference_task_type": request.task_type} if request.task_type else {}
-    if request.output_format not in (None, MP4):
-        found["output_format"] = request.output_format
-    return found
+def _echoed(request: GenerationRequest) -> dict[str, Any]:
+    """The newer fields, echoed when they were sent (`output_format` when not mp4)."""
+    return {"priority": request.priority, "safety_identifier": request.safety_identifier,
+            "output_format": request.output_format if request.output_format not in (
+                None, MP4) else None,
+            "omni_reference_task_type": request.task_type,
+            "tools": [{"type": "web_search"}] if request.web_search else None}
 
 
 def _asked(task: Task) -> dict[str, Any]:
@@ -440,6 +447,8 @@ def _usage(task: Task, frames: int | None) -> dict[str, int]:
         rendition = task.outputs.rendition
         count = frames if frames is not None else FPS * rendition.duration + 1
         tokens = rendition.width * rendition.height * count // 1024
+        if task.outputs.tokens is not None:  # what the provider reported
+            tokens = task.outputs.tokens
     return {"completion_tokens": tokens, "total_tokens": tokens}
 
 
@@ -457,6 +466,7 @@ def encode_deleted() -> dict[str, Any]:
 def encode_error(error: GatewayError) -> tuple[int, dict[str, Any]]:
     param = "id" if error.param == "task_id" else error.param
     code, status = ERROR_CLASSES[error.kind]
+    code = RULE_CODES.get(error.rule, code) if error.rule else code
     message = error.message
     if param is not None and f"`{param}`" not in message:  # Ark's messages name it
         message = f"The parameter `{param}` specified in the request is not valid: {message}"
@@ -485,18 +495,21 @@ def encode_create(request: GenerationRequest, model: str,
     for item in request.inputs:
         field = f"{item.kind.value}_url"
         content.append({"type": field, field: {"url": item.url}, "role": item.role.value})
+    known = CATALOG[request.model]
     body: dict[str, Any] = {
         "model": model, "content": content, "resolution": request.resolution,
         "ratio": request.ratio, "duration": request.duration, "seed": request.seed,
         "camera_fixed": request.camera_fixed, "watermark": request.watermark,
         "return_last_frame": not request.draft,
         "execution_expires_after": request.execution_expires_after,
+        **{name: value for name, value in _echoed(request).items() if value is not None},
     }
-    if CATALOG[request.model].audio:
+    for name in known.rejected_fields:  # the 2.0 family refuses them even at defaults
+        body.pop(name, None)
+    if known.audio:
         body["generate_audio"] = request.generate_audio
     if request.draft:
         body["draft"] = True
-    body.update(_task_type_and_format(request))
     if callback_url is not None:
         body["callback_url"] = callback_url
     return body
@@ -516,12 +529,17 @@ def decode_status(body: Any) -> RemoteStatus:
     if state is UpstreamState.SUCCEEDED:
         content = upstream.mapping(task.get("content"), "`content`")
         frame = content.get("last_frame_url")
-        seed = task.get("seed")
+        seed, usage = task.get("seed"), task.get("usage")
+        tokens = usage.get("completion_tokens") if isinstance(usage, dict) else None
+        resolution = task.get("resolution")
         return RemoteStatus(
             state, 100, video_url=upstream.text(content.get("video_url"), "`video_url`"),
             last_frame_url=frame if isinstance(frame, str) and frame else None,
             seed=seed if isinstance(seed, int) and not isinstance(seed, bool) else None,
             completed_at=finished_at,
+            completion_tokens=tokens if isinstance(tokens, int) and not isinstance(
+                tokens, bool) and tokens >= 0 else None,
+            resolution=resolution if resolution in RESOLUTIONS else None,
         )
     if state is UpstreamState.FAILED:
         error = task.get("error") if isinstance(task.get("error"), dict) else {}

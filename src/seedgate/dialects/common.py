@@ -11,6 +11,7 @@ from seedgate.domain.request import URL_SCHEMES, MediaInput, MediaKind, Role
 from seedgate.domain.task import TaskStatus
 
 MAX_FRAME_IMAGES = 2
+TOOLS = ("web_search",)
 
 HTTP_STATUS = {
     ErrorKind.INVALID_PARAMETER: 400,
@@ -27,6 +28,7 @@ HTTP_STATUS = {
     ErrorKind.SPEND_LIMITED: 403,
     ErrorKind.IP_NOT_ALLOWED: 403,
     ErrorKind.MODEL_NOT_ALLOWED: 403,
+    ErrorKind.MODEL_RETIRED: 410,
     ErrorKind.INTERNAL: 500,
     ErrorKind.UNAVAILABLE: 503,
 }
@@ -83,7 +85,7 @@ def renamed(error: GatewayError, names: Mapping[str, str]) -> GatewayError:
     message = error.message.replace(f"`{error.param}`", f"`{param}`").replace(
         f"`{base}`", f"`{name}`"
     )
-    return GatewayError(error.kind, message, param=param, retry_after=error.retry_after)
+    return error.renamed(param, message)
 
 
 def decode_statuses(text: str | None, names: Mapping[str, TaskStatus]) -> tuple[TaskStatus, ...]:
@@ -106,6 +108,17 @@ def decode_model(name: str | None) -> str | None:
         raise GatewayError(ErrorKind.MODEL_NOT_FOUND, f"Model `{name}` does not exist.",
                            param="model")
     return found.id
+
+
+def decode_tools(value: Any) -> bool:
+    """`tools`: `[{"type": "web_search"}]` is the only tool; whether it is asked for."""
+    if value is None:
+        return False
+    if not isinstance(value, list) or not all(
+            isinstance(item, dict) and item.get("type") in TOOLS for item in value):
+        raise invalid("tools", f"`tools` must be a list of tools of type {', '.join(TOOLS)}, "
+                      'e.g. [{"type": "web_search"}].')
+    return bool(value)
 
 
 def not_an_object() -> GatewayError:

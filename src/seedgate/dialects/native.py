@@ -20,6 +20,7 @@ from seedgate.dialects.common import (
     HTTP_STATUS,
     decode_model,
     decode_statuses,
+    decode_tools,
     not_an_object,
     renamed,
 )
@@ -64,10 +65,11 @@ ERROR_TYPES = {
 }
 PARAM_NAMES = {"task_id": "video_id"}
 BOOLEANS = ("generate_audio", "camera_fixed", "watermark", "draft", "return_last_frame")
-INTEGERS = ("duration", "seed")
+INTEGERS = ("duration", "seed", "priority")
+STRINGS = ("safety_identifier", "output_format", "task_type")
 FIELDS = frozenset({"prompt", "model", "seconds", "size", "ratio", "resolution", "inputs",
-                    "input_reference", "webhook", "task_type", "output_format",
-                    "draft_task_id", *BOOLEANS, *INTEGERS})
+                    "input_reference", "webhook", "tools", "draft_task_id", *BOOLEANS,
+                    *INTEGERS, *STRINGS})
 DEFAULT_ROLES = {MediaKind.IMAGE: Role.FIRST_FRAME, MediaKind.VIDEO: Role.REFERENCE_VIDEO,
                  MediaKind.AUDIO: Role.REFERENCE_AUDIO}
 TRUE, FALSE = ("true", "1", "yes", "on"), ("false", "0", "no", "off")
@@ -107,13 +109,16 @@ def decode_create(
         raise invalid("model", "`model` must be a string.")
     inputs = _linked_reference(body.get("input_reference")) + _inputs(body.get("inputs"))
     ratio, resolution = _ratio_and_resolution(body, CATALOG.get(model))
+    known = CATALOG.get(model)
     if reference is not None:
         inputs = (MediaInput(MediaKind.IMAGE, reference.url, Role.FIRST_FRAME), *inputs)
-        ratio = ratio or closest_ratio(reference.width, reference.height)
+        if not (known and known.adaptive_frames):  # those take a first frame's own shape
+            ratio = ratio or closest_ratio(reference.width, reference.height)
     request = GenerationRequest(
         model=model, prompt=body.get("prompt", ""), inputs=inputs,
         duration=_duration(body), ratio=ratio, resolution=resolution,
-        task_type=body.get("task_type"), **_options(body, BOOLEANS),
+        web_search=decode_tools(body.get("tools")),
+        **_options(body, BOOLEANS, ("seed", "priority"), STRINGS),
     )
     parameters = _parameters(body, model)
     if reference is not None:
@@ -136,7 +141,8 @@ def decode_remix(body: Any, source: Task, source_url: str
     request = GenerationRequest(
         model=model, prompt=prompt, resolution=resolution, ratio=ADAPTIVE, duration=-1,
         inputs=(MediaInput(MediaKind.VIDEO, source_url, Role.REFERENCE_VIDEO),),
-        task_type=TaskType.EDIT, **_options(body, ("generate_audio",)),
+        task_type=TaskType.EDIT,
+        **_options(body, ("generate_audio",), ("seed",), ("output_format",)),
     )
     return request, _parameters(body, model, remixed_from_video_id=source.id)
 
@@ -154,15 +160,12 @@ def check_remix(body: Any) -> str:
     return prompt
 
 
-def _options(body: dict[str, Any], booleans: tuple[str, ...]) -> dict[str, Any]:
-    """The request's `booleans`, `seed` and `output_format`, where the body gives them."""
-    found: dict[str, Any] = {name: _boolean(body, name) for name in booleans
-                             if body.get(name) is not None}
-    if body.get("seed") is not None:
-        found["seed"] = _integer(body, "seed")
-    if body.get("output_format") is not None:
-        found["output_format"] = body["output_format"]
-    return found
+def _options(body: dict[str, Any], booleans: tuple[str, ...], integers: tuple[str, ...],
+             strings: tuple[str, ...]) -> dict[str, Any]:
+    """The request's fields of these types that the body gives."""
+    return {**{name: _boolean(body, name) for name in booleans if body.get(name) is not None},
+            **{name: _integer(body, name) for name in integers if body.get(name) is not None},
+            **{name: body[name] for name in strings if body.get(name) is not None}}
 
 
 def _parameters(body: dict[str, Any], model: str, **extra: Any) -> dict[str, Any]:
@@ -381,6 +384,8 @@ def encode_video(
         "id": task.id,
         "object": "video",
         "model": task.model,
+        **({"requested_model": task.request.requested_model}
+           if task.request.requested_model else {}),
         "status": STATUS[task.status],
         "progress": 100 if done else task.progress,
         "created_at": task.created_at // 1000,
@@ -396,7 +401,7 @@ def encode_video(
         if task.error_code else None,
         "queue_position": queue_position,
         "usage": {"credits": task.consumed_credits,
-                  "completion_tokens": _tokens(pixels, seconds)},
+                  "completion_tokens": _tokens(task, pixels, seconds)},
         "outputs": {"video_url": urls[0] if urls else None,
                     "last_frame_url": urls[1] if len(urls) > 1 else None},
     }
@@ -419,8 +424,11 @@ def _seconds(task: Task) -> int | None:
     return None if duration is None or duration == -1 else duration
 
 
-def _tokens(pixels: tuple[int, int] | None, seconds: int | None) -> int | None:
-    """Ark's token count of a video (ark.md 5.10): width x height x frames / 1024."""
+def _tokens(task: Task, pixels: tuple[int, int] | None, seconds: int | None) -> int | None:
+    """What the provider billed, else Ark's token count of the video (ark.md 5.10):
+    width x height x frames / 1024."""
+    if task.outputs is not None and task.outputs.tokens is not None:
+        return task.outputs.tokens
     if pixels is None or seconds is None:
         return None
     return pixels[0] * pixels[1] * (FPS * seconds + 1) // 1024
@@ -491,5 +499,7 @@ def encode_error(error: GatewayError) -> tuple[int, dict[str, Any]]:
             else "idempotency_key_reused")
     else:
         kind, code = ERROR_TYPES.get(error.kind, "invalid_request_error"), error.kind.value
-    return status, {"error": {"message": error.message, "type": kind, "code": code,
-                              "param": error.param}}
+    body = {"message": error.message, "type": kind, "code": code, "param": error.param}
+    if error.replacement:
+        body["replacement"] = error.replacement
+    return status, {"error": body}

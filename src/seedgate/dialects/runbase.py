@@ -48,6 +48,7 @@ CODES = {
     ErrorKind.SPEND_LIMITED: "api_key_spend_limit_exceeded",
     ErrorKind.IP_NOT_ALLOWED: "ip_not_allowed",
     ErrorKind.MODEL_NOT_ALLOWED: "model_not_allowed",
+    ErrorKind.MODEL_RETIRED: "model_retired",
     ErrorKind.UNAVAILABLE: "service_unavailable",
     ErrorKind.INTERNAL: "internal_error",
 }

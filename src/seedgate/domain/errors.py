@@ -20,8 +20,17 @@ class ErrorKind(StrEnum):
     SPEND_LIMITED = "spend_limit_exceeded"
     IP_NOT_ALLOWED = "ip_not_allowed"
     MODEL_NOT_ALLOWED = "model_not_allowed"
+    MODEL_RETIRED = "model_retired"
     UNAVAILABLE = "unavailable"
     INTERNAL = "internal"
+
+
+class Rule(StrEnum):
+    """Which model rule a request broke, where a dialect has a code of its own for it."""
+
+    TASK_TYPE_CONSTRAINT = "task_type_constraint"  # e.g. a concrete ratio with a first frame
+    TASK_TYPE_MISMATCH = "task_type_mismatch"  # the inputs do not fit the task type
+    DRAFT_RESOLUTION = "draft_resolution"  # a draft's final at another resolution
 
 
 class GatewayError(Exception):
@@ -34,12 +43,21 @@ class GatewayError(Exception):
         *,
         param: str | None = None,
         retry_after: float | None = None,
+        rule: Rule | None = None,
+        replacement: str | None = None,
     ) -> None:
         super().__init__(message)
         self.kind = kind
         self.message = message
         self.param = param
         self.retry_after = retry_after
+        self.rule = rule
+        self.replacement = replacement  # a retired model's successor
+
+    def renamed(self, param: str, message: str) -> GatewayError:
+        """The same error naming the parameter as a dialect calls it."""
+        return GatewayError(self.kind, message, param=param, retry_after=self.retry_after,
+                            rule=self.rule, replacement=self.replacement)
 
     def __repr__(self) -> str:
         return f"GatewayError({self.kind.value!r}, {self.message!r}, param={self.param!r})"

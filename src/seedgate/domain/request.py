@@ -20,14 +20,14 @@ from seedgate.domain.catalog import (
     Model,
     TaskType,
 )
-from seedgate.domain.errors import ErrorKind, GatewayError, invalid, missing
+from seedgate.domain.errors import ErrorKind, GatewayError, Rule, invalid, missing
 
 MAX_PROMPT_CHARS = 5000
-DEFAULT_DURATION = 5
 DEFAULT_EXPIRES_AFTER = 172_800
 EXPIRES_AFTER_RANGE = (3_600, 259_200)
 MAX_SEED = 2**32 - 1
-MAX_REFERENCE_MEDIA = 3
+PRIORITIES = range(10)
+MAX_SAFETY_IDENTIFIER = 64
 URL_SCHEMES = ("http://", "https://")
 
 
@@ -71,6 +71,10 @@ class GenerationRequest:
     execution_expires_after: int = DEFAULT_EXPIRES_AFTER
     task_type: str | None = None  # 2.5 family: auto, reference, edit, extend
     output_format: str | None = None  # mp4 (default) or mov (2.5 family)
+    priority: int | None = None  # 0-9, higher first
+    safety_identifier: str | None = None  # the end user's id, at most 64 characters
+    web_search: bool = False  # `tools: [{"type": "web_search"}]` (2.0 family, text only)
+    requested_model: str | None = None  # the model asked for, when an alias runs another
 
     @property
     def images(self) -> tuple[MediaInput, ...]:
@@ -128,6 +132,7 @@ def normalize(request: GenerationRequest, catalog: Catalog = CATALOG) -> Generat
             param="model",
         )
     _check_prompt(request)
+    _check_rejected(request, model)
     mode = _check_inputs(request, model)
     task_type = _task_type(request, model)
     resolution = _resolution(request, model, mode)
@@ -135,7 +140,7 @@ def normalize(request: GenerationRequest, catalog: Catalog = CATALOG) -> Generat
         request,
         model=model.id,
         prompt=request.prompt.strip(),
-        duration=_duration(request, model),
+        duration=_duration(request, model, task_type),
         ratio=_ratio(request, model, mode, task_type),
         resolution=resolution,
         generate_audio=_audio(request, model),
@@ -143,7 +148,21 @@ def normalize(request: GenerationRequest, catalog: Catalog = CATALOG) -> Generat
         execution_expires_after=_expires_after(request),
         task_type=task_type,
         output_format=_output_format(request, model),
+        priority=_priority(request),
+        safety_identifier=_safety_identifier(request),
+        web_search=_web_search(request, model, mode),
     )
+
+
+def _check_rejected(request: GenerationRequest, model: Model) -> None:
+    """Fields a model family refuses when set (2.0 family: seed, camera_fixed, draft; its
+    `frames` and `service_tier: flex` are refused by the dialects that have them)."""
+    given = {"seed": request.seed != -1, "camera_fixed": request.camera_fixed,
+             "draft": request.draft}
+    for name in model.rejected_fields:
+        if given.get(name):
+            raise invalid(name, f"`{name}` is not supported by `{model.id}` (Seedance "
+                          f"{model.family.value} family); leave it out.")
 
 
 def _check_prompt(request: GenerationRequest) -> None:
@@ -177,16 +196,23 @@ def _check_inputs(request: GenerationRequest, model: Model) -> Mode:
     if mode in (Mode.REFERENCE_IMAGES, Mode.MULTIMODAL_REFERENCE):
         if any(i.role in (Role.FIRST_FRAME, Role.LAST_FRAME) for i in images):
             raise invalid("inputs", "Reference inputs cannot be mixed with first/last frames.")
-        if len(images) > model.max_reference_images:
-            raise invalid("inputs", f"`{model.id}` takes at most {model.max_reference_images} "
-                          "reference images.")
-        for kind in (MediaKind.VIDEO, MediaKind.AUDIO):
-            if sum(i.kind is kind for i in request.inputs) > MAX_REFERENCE_MEDIA:
-                raise invalid("inputs", f"At most {MAX_REFERENCE_MEDIA} reference "
-                              f"{kind.value}s are accepted.")
-        if all(i.kind is MediaKind.AUDIO for i in request.inputs):
-            raise invalid("inputs", "Reference audio needs at least one image or video.")
+        _check_references(request, model)
     return mode
+
+
+def _check_references(request: GenerationRequest, model: Model) -> None:
+    limits = model.references
+    for kind in MediaKind:
+        most = limits.most(kind.value)
+        if sum(i.kind is kind for i in request.inputs) > most:
+            raise invalid("inputs", f"`{model.id}` takes at most {most} reference "
+                          f"{kind.value}s.")
+    if limits.total is not None and len(request.inputs) > limits.total:
+        raise invalid("inputs", f"`{model.id}` takes at most {limits.total} reference "
+                      "files in all.")
+    if not limits.audio_only and all(i.kind is MediaKind.AUDIO for i in request.inputs):
+        raise invalid("inputs", f"Reference audio needs at least one image or video for "
+                      f"`{model.id}`.")
 
 
 def _task_type(request: GenerationRequest, model: Model) -> str | None:
@@ -200,8 +226,9 @@ def _task_type(request: GenerationRequest, model: Model) -> str | None:
                       f"`{model.id}`; got {value!r}.")
     videos = sum(i.kind is MediaKind.VIDEO for i in request.inputs)
     if value in (TaskType.EDIT, TaskType.EXTEND) and videos != 1:
-        raise invalid("task_type", f"A `{value}` task takes exactly one reference video "
-                      f"(the source); got {videos}.")
+        raise GatewayError(ErrorKind.INVALID_PARAMETER, f"A `{value}` task takes exactly "
+                           f"one reference video (the source); got {videos}.",
+                           param="task_type", rule=Rule.TASK_TYPE_MISMATCH)
     return value
 
 
@@ -220,8 +247,14 @@ def _checked_mode(request: GenerationRequest, model: Model) -> Mode:
                   f"(supported: {supported}).")
 
 
-def _duration(request: GenerationRequest, model: Model) -> int:
-    duration = DEFAULT_DURATION if request.duration is None else request.duration
+def _duration(request: GenerationRequest, model: Model, task_type: str | None) -> int:
+    if task_type == TaskType.EDIT:  # the output keeps the source's length
+        if request.duration not in (None, -1):
+            raise GatewayError(ErrorKind.INVALID_PARAMETER, "An edit keeps its source "
+                               "video's length: `duration` must be -1 or left out.",
+                               param="duration", rule=Rule.TASK_TYPE_CONSTRAINT)
+        return -1
+    duration = model.default_duration if request.duration is None else request.duration
     if isinstance(duration, bool) or not isinstance(duration, int):
         raise invalid("duration", "`duration` must be an integer number of seconds.")
     if duration == -1 and model.auto_duration:
@@ -256,10 +289,15 @@ def _resolution(request: GenerationRequest, model: Model, mode: Mode) -> str:
 
 def _ratio(request: GenerationRequest, model: Model, mode: Mode, task_type: str | None) -> str:
     reference = mode in (Mode.REFERENCE_IMAGES, Mode.MULTIMODAL_REFERENCE)
-    if task_type in (TaskType.EDIT, TaskType.EXTEND):  # the source's shape
+    framed = mode in (Mode.FIRST_FRAME, Mode.FIRST_LAST_FRAME) or task_type in (
+        TaskType.EDIT, TaskType.EXTEND)
+    if model.adaptive_frames and framed:
         if request.ratio not in (None, ADAPTIVE):
-            raise invalid("ratio", f"`ratio` must be adaptive with a `{task_type}` task for "
-                          f"`{model.id}`; got {request.ratio!r}.")
+            what = f"a `{task_type}` task" if task_type in (TaskType.EDIT, TaskType.EXTEND) \
+                else "first and last frames" if mode is Mode.FIRST_LAST_FRAME else "a first frame"
+            raise GatewayError(ErrorKind.INVALID_PARAMETER, f"`ratio` must be adaptive with "
+                               f"{what} for `{model.id}`; got {request.ratio!r}.",
+                               param="ratio", rule=Rule.TASK_TYPE_CONSTRAINT)
         return ADAPTIVE
     if request.ratio is None:
         return "16:9" if mode is Mode.TEXT or reference else ADAPTIVE
@@ -291,6 +329,36 @@ def _output_format(request: GenerationRequest, model: Model) -> str:
         raise invalid("output_format", f"`output_format` must be "
                       f"{' or '.join(model.output_formats)} for `{model.id}`; got {value!r}.")
     return value
+
+
+def _priority(request: GenerationRequest) -> int | None:
+    value = request.priority
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int)
+                              or value not in PRIORITIES):
+        raise invalid("priority", f"`priority` must be an integer from {PRIORITIES[0]} to "
+                      f"{PRIORITIES[-1]}.")
+    return value
+
+
+def _safety_identifier(request: GenerationRequest) -> str | None:
+    value = request.safety_identifier
+    if value is not None and (not isinstance(value, str)
+                              or not 0 < len(value) <= MAX_SAFETY_IDENTIFIER):
+        raise invalid("safety_identifier", "`safety_identifier` must be a string of 1 to "
+                      f"{MAX_SAFETY_IDENTIFIER} characters.")
+    return value
+
+
+def _web_search(request: GenerationRequest, model: Model, mode: Mode) -> bool:
+    if not request.web_search:
+        return False
+    if "web_search" not in model.tools:
+        raise invalid("tools", f"`web_search` is not available for `{model.id}` (Seedance "
+                      "2.0 family only).")
+    if mode is not Mode.TEXT:
+        raise invalid("tools", "`web_search` works with text-only input: leave out images, "
+                      "videos and audio.")
+    return True
 
 
 def _seed(request: GenerationRequest) -> int:

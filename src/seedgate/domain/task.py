@@ -77,7 +77,7 @@ class Outputs:
     video_key: str
     rendition: Rendition
     last_frame_key: str | None = None
-    tokens: int | None = None  # billed tokens: the provider's report, else the rendition's
+    tokens: int | None = None  # the tokens the provider billed, if it reported them
 
     def to_json(self) -> dict[str, Any]:
         return {"video_key": self.video_key, "last_frame_key": self.last_frame_key,

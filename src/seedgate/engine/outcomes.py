@@ -74,7 +74,7 @@ class Outcomes:
         final_price = self._prices.settle(
             task.request, tokens=tokens, resolution=result.resolution or task.request.resolution,
             size=size, audio=rendition.has_audio, debited=task.price)
-        outputs = Outputs(video_key, rendition, frame_key, tokens=tokens)
+        outputs = Outputs(video_key, rendition, frame_key, tokens=result.tokens)
         return await self._db.write(partial(
             lifecycle.succeed, task=task, outputs=outputs, final_price=final_price,
             now=self._clock(), notify=self._notify,

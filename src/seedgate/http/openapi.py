@@ -84,11 +84,12 @@ ERROR_MEANINGS = {
     403: "The request is not allowed.",
     404: "No such task for this key (other keys' tasks are invisible).",
     409: "The task is not in a state that allows this.",
+    410: "The model was retired by every provider; the message names its replacement.",
     429: "Over the key's rate limit; `Retry-After` says when to retry.",
     500: "An internal error; retry with exponential backoff.",
 }
 READ_ERRORS = (401, 404, 429, 500)
-CREATE_ERRORS = (400, 401, 402, 429, 500)
+CREATE_ERRORS = (400, 401, 402, 410, 429, 500)
 
 
 @dataclass(frozen=True, slots=True)
@@ -637,7 +638,7 @@ ARK = Dialect(
             "output_format": OUTPUT_FORMAT,
             "omni_reference_task_type": {**TASK_TYPE, "description": "2.5 family; edit and "
                                          "extend take one reference_video item, the source."},
-            **{name: {"description": "Accepted and ignored."} for name in ark.IGNORED},
+            "safety_identifier": {"type": "string", "maxLength": 64},
         }, ("model", "content"), closed=True,
             description="`null` means not given; unknown fields are a 400."),
         "ArkCreated": everything({"id": STRING}),

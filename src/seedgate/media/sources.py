@@ -8,11 +8,12 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import time
+from collections.abc import Callable
 from dataclasses import replace
 
 from seedgate.domain.catalog import MIN_EDIT_SOURCE_SECONDS, TaskType
 from seedgate.domain.errors import ErrorKind, GatewayError, invalid
-from seedgate.domain.request import GenerationRequest, normalize
+from seedgate.domain.request import GenerationRequest
 from seedgate.media.inputs import MAX_VIDEO_BYTES, InputError, InputFetcher
 from seedgate.media.probe import InvalidMedia, probe_bytes
 from seedgate.media.signing import UrlSigner
@@ -23,7 +24,8 @@ RETRY_S = 30
 
 class SourceVideos:
     def __init__(self, inputs: InputFetcher, storage: Storage, signer: UrlSigner,
-                 ttl_s: int) -> None:
+                 ttl_s: int, check: Callable[[GenerationRequest], object]) -> None:
+        self._check = check  # validates a request (raises GatewayError)
         self._inputs = inputs
         self._storage = storage
         self._signer = signer
@@ -34,9 +36,10 @@ class SourceVideos:
         """The request with its edit or extend source replaced by a signed link to the
         gateway's copy. Raises `GatewayError` naming the input when it is unusable (or
         the request is invalid anyway: checked first, before anything is downloaded)."""
-        source = normalize(request).source_video
+        source = request.source_video
         if source is None or self._inputs.own_key(source.url) is not None:
             return request
+        self._check(request)
         index = request.inputs.index(source)
         where = f"inputs[{index}].url"
         try:

@@ -7,9 +7,14 @@ holds its key (`api_key_env`), read when the gateway starts and kept in memory o
 from __future__ import annotations
 
 import os
+from datetime import date
 from enum import StrEnum
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from seedgate.domain.catalog import CATALOG, Model
+from seedgate.domain.lifecycle import Retirement
 
 ARK_KEY_ENV = "ARK_API_KEY"
 ARK_URL_ENV = "ARK_BASE_URL"
@@ -50,9 +55,67 @@ class ProviderSettings(BaseModel):
     weight: float = Field(default=1.0, gt=0)
     priority: int = Field(default=0, description="higher is tried first")
     timeout: float = Field(default=30.0, gt=0, description="seconds per upstream call")
+    retired: dict[str, date] = Field(
+        default_factory=dict, description="model -> the day this provider stopped serving "
+        "it, besides the catalog's retirements for the kind (the simulator has none)")
+    serves_retired: list[str] = Field(
+        default_factory=list, description="models the catalog retires for this kind that "
+        "this provider still serves (e.g. where a date proves wrong)")
+
+    @field_validator("retired", "serves_retired")
+    @classmethod
+    def _models(cls, value: Any) -> Any:
+        """Model names as canonical ids; an unknown name is an error."""
+        if isinstance(value, dict):
+            return {_canonical(name): day for name, day in value.items()}
+        return [_canonical(name) for name in value]
+
+    def retirement(self, model: Model, today: date) -> Retirement | None:
+        """The model's retirement at this provider as of `today`, if it is retired here."""
+        known = model.retirement(self.kind.value)
+        if model.id in self.retired:
+            day = self.retired[model.id]
+            return Retirement(self.kind.value, day, known.replacement if known else "") \
+                if today >= day else None
+        if known is None or model.id in self.serves_retired or not known.retired_on(today):
+            return None
+        return known
 
     def api_key(self) -> str | None:
         return os.environ.get(self.api_key_env) if self.api_key_env else None
+
+
+class ModelSettings(BaseModel):
+    """`[models]` in the file: aliases, and the allow-listed models this gateway may run."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    aliases: dict[str, str] = Field(
+        default_factory=dict, description="requested model -> the model that runs instead "
+        "(e.g. a retired model -> its replacement)")
+    enabled: list[str] = Field(
+        default_factory=list, description="allow-listed models the operator's accounts may "
+        "use (Seedance 2.5 Premium)")
+
+    @field_validator("aliases")
+    @classmethod
+    def _aliases(cls, value: dict[str, str]) -> dict[str, str]:
+        aliases = {_canonical(name): _canonical(target) for name, target in value.items()}
+        if set(aliases) & set(aliases.values()):
+            raise ValueError("an alias may not lead to another alias")
+        return aliases
+
+    @field_validator("enabled")
+    @classmethod
+    def _enabled(cls, value: list[str]) -> list[str]:
+        return [_canonical(name) for name in value]
+
+
+def _canonical(name: str) -> str:
+    found = CATALOG.get(name)
+    if found is None:
+        raise ValueError(f"no model named {name!r} in the catalog")
+    return found.id
 
 
 class RoutingSettings(BaseModel):

@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import UTC, date, datetime
 
+from seedgate.domain.catalog import CATALOG
+from seedgate.domain.lifecycle import Retirement
 from seedgate.domain.request import GenerationRequest
 from seedgate.providers.base import Provider
 from seedgate.providers.config import Kind, ProviderSettings, Strategy
@@ -30,10 +33,16 @@ class Route:
         return self.settings.name
 
 
+def utc_today() -> date:
+    return datetime.now(UTC).date()
+
+
 class Router:
-    def __init__(self, routes: Iterable[Route], health: Health) -> None:
+    def __init__(self, routes: Iterable[Route], health: Health,
+                 today: Callable[[], date] = utc_today) -> None:
         self.routes = {route.name: route for route in routes}
         self.health = health
+        self.today = today
         self._busy: dict[str, int] = dict.fromkeys(self.routes, 0)
         self._freed = asyncio.Event()
 
@@ -44,7 +53,7 @@ class Router:
     def candidates(self, request: GenerationRequest, strategy: Strategy) -> list[Route]:
         """Every provider that can run the request under the strategy, best first,
         whatever its health or load."""
-        able = [route for route in self.routes.values()
+        able = [route for route in self.serving(request.model)
                 if route.provider.accepts(request)
                 and (strategy is not Strategy.OFFICIAL or route.settings.kind.official
                      or route.settings.kind is Kind.SIMULATOR)]
@@ -52,6 +61,20 @@ class Router:
             return sorted(able, key=lambda r: (-r.settings.priority, r.settings.cost_per_second,
                                                self.health.latency(r.name)))
         return sorted(able, key=lambda r: (-r.settings.priority, -self._score(r, able)))
+
+    def serving(self, model_id: str) -> list[Route]:
+        """The providers that serve a model (a canonical id) today: never one that retired it."""
+        model, today = CATALOG[model_id], self.today()
+        return [route for route in self.routes.values() if route.provider.serves(model_id)
+                and route.settings.retirement(model, today) is None]
+
+    def retirement(self, model_id: str) -> Retirement | None:
+        """Why no provider serves a model any more, if every one that did retired it."""
+        if self.serving(model_id):
+            return None
+        model, today = CATALOG[model_id], self.today()
+        return next((found for route in self.routes.values()
+                     if (found := route.settings.retirement(model, today))), None)
 
     def _score(self, route: Route, able: list[Route]) -> float:
         """`auto`: success rate and weight up, latency and cost down (both relative to the

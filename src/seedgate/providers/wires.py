@@ -78,7 +78,7 @@ WIRES: dict[Kind, Wire] = {
     Kind.APIXO: Wire(
         apixo, "https://api.apixo.ai", create=lambda model: f"/api/v1/generateTask/{model}",
         status=_apixo_status, cancel=None,
-        model_id=_models(*((name, name) for name in apixo.MODES)), callbacks=True,
+        model_id=_models(*((name, name) for name in apixo.PUBLISHED)), callbacks=True,
         job_id=lambda model, task_id: f"{model}/{task_id}",  # the status path needs both
     ),
 }

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from seedgate.domain.catalog import CATALOG, TaskType
-from seedgate.domain.errors import ErrorKind, GatewayError, invalid
+from seedgate.domain.errors import ErrorKind, GatewayError, Rule, invalid
 from seedgate.domain.keys import ApiKey
 from seedgate.domain.request import GenerationRequest
 from seedgate.domain.task import Task, TaskStatus
@@ -54,5 +54,6 @@ def _final_resolution(ask: GenerationRequest, model_id: str) -> str | None:
     final = model.final_resolution
     if final is None or ask.resolution in (None, final):
         return final or ask.resolution
-    raise invalid("resolution", f"A final of a `{model.id}` draft renders at {final}; got "
-                  f"{ask.resolution!r}.")
+    raise GatewayError(ErrorKind.INVALID_PARAMETER, f"A final of a `{model.id}` draft "
+                       f"renders at {final}; got {ask.resolution!r}.", param="resolution",
+                       rule=Rule.DRAFT_RESOLUTION)

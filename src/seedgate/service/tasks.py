@@ -22,7 +22,9 @@ from seedgate.domain.pricing import PriceTable
 from seedgate.domain.request import GenerationRequest, normalize
 from seedgate.domain.task import Task, TaskStatus
 from seedgate.media.storage import Storage, StorageUnavailable
+from seedgate.providers.config import ModelSettings
 from seedgate.service import lifecycle
+from seedgate.service.models import Lineup
 from seedgate.shared.bus import Bus, Topic
 from seedgate.store import tasks as task_store
 from seedgate.store.database import Database, Unit
@@ -88,6 +90,7 @@ class TaskService:
         storage: Storage | None = None,
         notify: lifecycle.Notify | None = None,
         screen: Callable[[Task], None] = lambda task: None,
+        lineup: Lineup | None = None,
     ) -> None:
         self._db = db
         self._prices = prices
@@ -101,9 +104,10 @@ class TaskService:
         self._in_flight: set[tuple[int, str]] = set()
         self._notify = notify or lifecycle.unheard
         self._screen = screen
+        self._lineup = lineup or Lineup(ModelSettings())
 
     def quote(self, request: GenerationRequest) -> tuple[GenerationRequest, int]:
-        normalized = normalize(request)
+        normalized = normalize(self._lineup.resolve(request))
         return normalized, self._prices.quote(normalized)
 
     async def create(
@@ -146,7 +150,7 @@ class TaskService:
         self, key: ApiKey, dialect: str, request: GenerationRequest, client_request: dict[str, Any]
     ) -> Task:
         normalized, price = self.quote(request)
-        if not key.limits.allows_model(normalized.model):
+        if not key.limits.allows_model(normalized.requested_model or normalized.model):
             raise GatewayError(
                 ErrorKind.MODEL_NOT_ALLOWED, f"This API key may not use {normalized.model}; "
                 f"it may use {', '.join(key.limits.allowed_models)}.", param="model")

@@ -23,7 +23,7 @@ from starlette.responses import Response, StreamingResponse
 from seedgate.dialects import native
 from seedgate.domain.catalog import CATALOG, Mode, Model
 from seedgate.domain.errors import GatewayError, invalid
-from seedgate.domain.request import DEFAULT_DURATION, Role
+from seedgate.domain.request import Role
 from seedgate.domain.task import TaskStatus
 from seedgate.http.admin import codec
 from seedgate.http.console.views import HEADERS, ROOT, Page, page
@@ -37,6 +37,8 @@ FRAMES = (("first_frame", Role.FIRST_FRAME), ("last_frame", Role.LAST_FRAME))
 STAND_IN = "https://frame.invalid/stand-in.png"
 HEARTBEAT_S = 15.0
 
+PLAYGROUND_DURATION = 5  # seconds, where the model has no default of its own
+
 
 def choices(model: Model) -> dict[str, Any]:
     """What the form may offer for `model`."""
@@ -47,8 +49,8 @@ def choices(model: Model) -> dict[str, Any]:
         "default_resolution": model.default_resolution,
         "ratios": {resolution: list(model.sizes[resolution]) for resolution in model.resolutions},
         "durations": list(model.durations()),
-        "default_duration": DEFAULT_DURATION if DEFAULT_DURATION in model.durations()
-        else model.min_duration,
+        "default_duration": next((d for d in (model.default_duration, PLAYGROUND_DURATION)
+                                  if d in model.durations()), model.min_duration),
         "audio": model.audio,
         "text": Mode.TEXT in model.modes,
         "first_frame": bool(model.modes & {Mode.FIRST_FRAME, Mode.FIRST_LAST_FRAME}),
