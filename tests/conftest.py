@@ -226,3 +226,26 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
              for name, value in report.user_properties if name == "screenshots"}
     for directory in sorted(saved):
         terminalreporter.write_line(f"console screenshots: {directory}")
+
+
+# -- an upstream provider: another gateway ---------------------------------------------------
+
+KEY_ENV = "SEEDGATE_TEST_UPSTREAM_KEY"
+
+
+@pytest.fixture
+def upstream_database(tmp_path: Path) -> Iterator[DatabaseTarget]:
+    with fresh_database(tmp_path, "upstream") as target:
+        yield target
+
+
+@pytest.fixture
+def upstream(upstream_database: DatabaseTarget, make_gateway: Any, namespace: str,
+             monkeypatch: pytest.MonkeyPatch) -> RunningGateway:
+    """Gateway B, with its own database (and Redis namespace); A reaches it with the key in
+    KEY_ENV."""
+    b = make_gateway(database_url=upstream_database.url,
+                     database_schema=upstream_database.schema,
+                     redis_prefix=f"{namespace}-upstream")
+    monkeypatch.setenv(KEY_ENV, b.new_key(credits=1_000_000))
+    return b  # type: ignore[no-any-return]

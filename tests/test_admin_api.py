@@ -17,6 +17,7 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
+from seedgate.domain.catalog import CATALOG
 from seedgate.domain.pricing import default_prices
 from seedgate.http.admin.api import PREFIX, ROUTES
 from seedgate.store.schema import admin_token
@@ -350,8 +351,11 @@ def test_prices_are_the_effective_table(make_gateway: Callable[..., RunningGatew
     with Admin(gateway) as admin:
         prices = {row["model"]: row for row in admin.ok("GET", "/prices")["data"]}
     assert prices["seedance-1-5-pro"]["per_second"]["720p"] == 20  # the override
-    default = default_prices()["seedance-1-5-pro"].per_second["480p"]
-    assert prices["seedance-1-5-pro"]["per_second"]["480p"] == default
+    default = default_prices()["seedance-1-5-pro"].per_second(CATALOG["seedance-1-5-pro"])
+    assert prices["seedance-1-5-pro"]["per_second"]["1080p"] == round(float(default["1080p"]),
+                                                                      4)
+    assert prices["seedance-2-0"]["per_second_with_video"]["720p"] < prices["seedance-2-0"][
+        "per_second"]["720p"]  # an input video lowers the rate (and adds its seconds)
     assert prices["seedance-1-5-pro"]["display_name"] == "Seedance 1.5 Pro"
 
 

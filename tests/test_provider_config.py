@@ -122,7 +122,7 @@ def test_the_upstream_key_reaches_the_provider_and_nothing_else(
     key = a.new_key(credits=1000)
     with caplog.at_level(logging.DEBUG), a.client(key) as client:
         task_id = client.post("/api/v3/contents/generations/tasks", json={
-            "model": "seedance-1-5-pro", "resolution": "480p", "duration": 4,
+            "model": "seedance-1-0-pro", "resolution": "480p", "duration": 4,
             "content": [{"type": "text", "text": "a kite"}]}).json()["id"]
         while (task := client.get(f"/api/v3/contents/generations/tasks/{task_id}").json())[
                 "status"] in ("queued", "running"):

@@ -25,41 +25,25 @@ from seedgate.store.webhooks import deliveries_of
 
 from . import s3
 from .conftest import (
+    KEY_ENV,
     DatabaseTarget,
     RunningGateway,
     ThreadedServer,
     free_port,
-    fresh_database,
     gateway_settings,
 )
 from .faults import FaultProxy
 
 TASKS = "/api/v3/contents/generations/tasks"
-KEY_ENV = "SEEDGATE_TEST_UPSTREAM_KEY"
 FAST_ROUTING = {"expected_generation": 0.3, "poll_min": 0.05, "poll_max": 0.3,
                 "backoff_base": 0.05, "backoff_max": 0.2, "breaker_cooldown": 0.5}
 
 
-@pytest.fixture
-def upstream_database(tmp_path: Path) -> Iterator[DatabaseTarget]:
-    with fresh_database(tmp_path, "upstream") as target:
-        yield target
-
-
-@pytest.fixture
-def upstream(upstream_database: DatabaseTarget, make_gateway: Any, namespace: str,
-             monkeypatch: pytest.MonkeyPatch) -> RunningGateway:
-    """Gateway B, with its own database (and Redis namespace); A reaches it with the key in
-    KEY_ENV."""
-    b = make_gateway(database_url=upstream_database.url,
-                     database_schema=upstream_database.schema,
-                     redis_prefix=f"{namespace}-upstream")
-    monkeypatch.setenv(KEY_ENV, b.new_key(credits=1_000_000))
-    return b  # type: ignore[no-any-return]
-
-
 def provider(name: str, kind: str, base_url: str, **extra: Any) -> dict[str, Any]:
-    return {"name": name, "kind": kind, "base_url": base_url, "api_key_env": KEY_ENV, **extra}
+    # The emulator still serves 1.5 Pro, which the catalog retires on BytePlus (2026-11-11).
+    kept = {"serves_retired": ["seedance-1-5-pro"]} if kind == "ark-byteplus" else {}
+    return {"name": name, "kind": kind, "base_url": base_url, "api_key_env": KEY_ENV,
+            **kept, **extra}
 
 
 def front(make_gateway: Any, *providers: dict[str, Any],

@@ -353,11 +353,11 @@ def _web_search(request: GenerationRequest, model: Model, mode: Mode) -> bool:
     if not request.web_search:
         return False
     if "web_search" not in model.tools:
-        raise invalid("tools", f"`web_search` is not available for `{model.id}` (Seedance "
-                      "2.0 family only).")
+        raise invalid("tools", f"`tools` (web_search) is not available for `{model.id}` "
+                      "(Seedance 2.0 family only).")
     if mode is not Mode.TEXT:
-        raise invalid("tools", "`web_search` works with text-only input: leave out images, "
-                      "videos and audio.")
+        raise invalid("tools", "`tools` (web_search) works with text-only input: leave out "
+                      "images, videos and audio.")
     return True
 
 
