@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from seedgate.domain.catalog import CATALOG, RATIOS, Mode, closest_ratio
-from seedgate.domain.errors import ErrorKind, GatewayError
+from seedgate.domain.errors import ErrorKind, GatewayError, Rule
 from seedgate.domain.pricing import PriceTable
 from seedgate.domain.request import GenerationRequest, MediaInput, MediaKind, Role, normalize
 from seedgate.domain.task import IllegalTransition, TaskStatus, check_transition
@@ -250,3 +250,40 @@ class TestPrices:
             PriceTable.with_overrides({"seedance-2-0-fast": {"1080p": 5}})
         with pytest.raises(KeyError):
             PriceTable.with_overrides({"sora-2": {"720p": 5}})
+
+
+class TestTaskTypes:
+    """`omni_reference_task_type` (2.5 family): the rules normalize applies once a dialect
+    has decoded it."""
+
+    SOURCE = MediaInput(MediaKind.VIDEO, "https://example.com/v.mp4", Role.REFERENCE_VIDEO)
+
+    def refused(self, **fields: object) -> GatewayError:
+        with pytest.raises(GatewayError) as caught:
+            normalize(GenerationRequest(prompt="x", **fields))  # type: ignore[arg-type]
+        return caught.value
+
+    def test_edit_keeps_the_sources_length_and_shape(self) -> None:
+        edit = normalize(GenerationRequest(model="seedance-2-5", prompt="x", task_type="edit",
+                                           inputs=(self.SOURCE,)))
+        assert (edit.duration, edit.ratio, edit.task_type) == (-1, "adaptive", "edit")
+        extend = normalize(GenerationRequest(model="seedance-2-5", prompt="x", duration=6,
+                                             task_type="extend", inputs=(self.SOURCE,)))
+        assert (extend.duration, extend.ratio) == (6, "adaptive")
+
+    @pytest.mark.parametrize(("fields", "param", "rule"), [
+        ({"task_type": "edit", "ratio": "16:9"}, "ratio", Rule.TASK_TYPE_CONSTRAINT),
+        ({"task_type": "extend", "ratio": "1:1"}, "ratio", Rule.TASK_TYPE_CONSTRAINT),
+        ({"task_type": "edit", "duration": 5}, "duration", Rule.TASK_TYPE_CONSTRAINT),
+    ])
+    def test_edit_and_extend_constraints(self, fields: dict[str, object], param: str,
+                                         rule: Rule) -> None:
+        error = self.refused(model="seedance-2-5", inputs=(self.SOURCE,), **fields)
+        assert (error.param, error.rule) == (param, rule)
+
+    def test_the_source_video_and_the_model_must_fit(self) -> None:
+        error = self.refused(model="seedance-2-5-premium", task_type="extend")
+        assert (error.param, error.rule) == ("task_type", Rule.TASK_TYPE_MISMATCH)
+        error = self.refused(model="seedance-2-0", task_type="edit", inputs=(self.SOURCE,))
+        assert error.param == "task_type" and error.rule is None
+        assert self.refused(model="seedance-2-5", task_type="remix").param == "task_type"

@@ -6,19 +6,25 @@ from __future__ import annotations
 
 import math
 import os
+import tomllib
+from datetime import date
 from fractions import Fraction
+from pathlib import Path
 from typing import Any
 
 import byteplussdkarkruntime
 import pytest
 import volcenginesdkarkruntime
 
+from seedgate.config import Settings
+from seedgate.domain.catalog import CATALOG
 from seedgate.store import ledger
 from seedgate.store.tasks import get_task
 
 from .conftest import KEY_ENV
 from .test_providers import TASKS, ark_body, create, front, provider, wait
 
+README = (Path(__file__).parents[1] / "README.md").read_text()
 PREMIUM = {"enabled": ["seedance-2-5-premium"]}
 IMAGE = "https://cdn.example.com/a.png"
 VIDEO = "https://cdn.example.com/v.mp4"
@@ -344,3 +350,19 @@ def test_a_task_settles_on_the_providers_reported_tokens(upstream: Any,
     stored = a.gateway.db.read_sync(lambda conn: get_task(conn, task_id))
     assert stored is not None and stored.outputs is not None
     assert (stored.outputs.tokens, stored.consumed_credits) == (reported, cost)
+
+
+def test_the_readme_lifecycle_example_configures_aliases_and_retirements(
+        tmp_path: Any) -> None:
+    section = README.split("### Lifecycle", 1)[1]
+    example = tomllib.loads(section.split("```toml\n", 1)[1].split("```", 1)[0])
+    settings = Settings(home=tmp_path, **example)
+    assert settings.models.aliases == {"seedance-1-5-pro": "seedance-2-0-mini"}
+    assert settings.models.enabled == ["seedance-2-5-premium"]
+    [ark_settings] = settings.providers
+    today = date(2026, 12, 2)
+    assert ark_settings.retirement(CATALOG["seedance-1-5-pro"], today) is None  # kept
+    assert ark_settings.retirement(CATALOG["seedance-1-0-lite-t2v"], today) is not None
+    fast = CATALOG["seedance-2-0-fast"]
+    assert ark_settings.retirement(fast, today) is None
+    assert ark_settings.retirement(fast, date(2027, 1, 31)) is not None

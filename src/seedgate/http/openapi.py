@@ -70,6 +70,11 @@ def obj(properties: dict[str, Schema], required: tuple[str, ...] = (), *,
     return schema
 
 
+def with_optional(schema: Schema, **properties: Schema) -> Schema:
+    """`schema` with properties that are present only sometimes."""
+    return {**schema, "properties": {**schema["properties"], **properties}}
+
+
 def everything(properties: dict[str, Schema], **kwargs: Any) -> Schema:
     """An object whose every property is always present (a reply the gateway encodes)."""
     return obj(properties, tuple(properties), **kwargs)
@@ -409,14 +414,19 @@ NATIVE_FIELDS: dict[str, Schema] = {
     "resolution": STRING,
     "duration": NUMBER_TEXT,
     "seed": NUMBER_TEXT,
+    "priority": {**NUMBER_TEXT, "description": "0-9, higher first."},
+    "safety_identifier": {"type": "string", "description": "The end user's id, 1-64 "
+                          "characters."},
     **dict.fromkeys(native.BOOLEANS, FLAG),
     "task_type": {**enum(TaskType), "description": "2.5 family; edit and extend take one "
                   "video in `inputs`, the source."},
-    "output_format": enum((MP4, MOV)),
+    "output_format": {**enum((MP4, MOV)), "description": "mov: 2.5 family."},
     "draft_task_id": {"type": "string", "description": "Render this draft's final."},
 }
 OUTPUT_FORMAT = enum((MP4, MOV))
 TASK_TYPE = enum(TaskType)
+TOOLS: Schema = {"type": "array", "items": obj({"type": {"const": "web_search"}}, ("type",)),
+                 "description": "Web search (2.0 family, text-only input)."}
 NATIVE_INPUT = obj({
     "type": enum(kind.value for kind in MediaKind),
     "url": STRING,
@@ -441,6 +451,7 @@ NATIVE = Dialect(
             "input_reference": obj({"image_url": STRING}, ("image_url",),
                                    description="The first frame, by URL."),
             "webhook": ref("NativeWebhook"),
+            "tools": TOOLS,
         }, closed=True, description="Unknown fields are a 400 naming the field."),
         "NativeRemix": obj({
             "prompt": STRING,
@@ -464,7 +475,7 @@ NATIVE = Dialect(
             "input_reference": {**BINARY, "description": "A JPEG, PNG or WebP first frame."},
             "webhook": {"type": "string", "description": "The webhook object as JSON text."},
         }, closed=True, description="As the openai SDK sends it."),
-        "NativeVideo": everything({
+        "NativeVideo": with_optional(everything({
             "id": STRING,
             "object": {"const": "video"},
             "model": STRING,
@@ -481,7 +492,8 @@ NATIVE = Dialect(
             "queue_position": nullable(INTEGER),
             "usage": everything({"credits": INTEGER, "completion_tokens": nullable(INTEGER)}),
             "outputs": everything({"video_url": nullable(URL), "last_frame_url": nullable(URL)}),
-        }),
+        }), requested_model={"type": "string", "description": "Only when an operator's "
+                             "alias ran another model (`model`): the model asked for."}),
         "NativeVideoList": everything({
             "object": {"const": "list"},
             "data": {"type": "array", "items": ref("NativeVideo")},
@@ -515,14 +527,14 @@ NATIVE = Dialect(
         "NativeVideoDeleted": everything({
             "id": STRING, "object": {"const": "video.deleted"}, "deleted": {"const": True},
         }),
-        "NativeError": everything({"error": everything({
+        "NativeError": everything({"error": with_optional(everything({
             "message": STRING,
             "type": enum([*native.ERROR_TYPES.values(), "invalid_request_error",
                           "idempotency_error"]),
             "code": enum([*(kind.value for kind in ErrorKind), "idempotency_key_in_use",
                           "idempotency_key_reused"]),
             "param": nullable(STRING),
-        })}),
+        }), replacement={"type": "string", "description": "A retired model's successor."})}),
     },
     operations={
         "/v1/videos": {
@@ -635,10 +647,11 @@ ARK = Dialect(
             "ratio": STRING,
             "callback_url": {"type": "string", "description": "An http(s) URL."},
             "service_tier": enum(ark.TIERS),
+            "safety_identifier": {"type": "string", "description": "1-64 characters."},
             "output_format": OUTPUT_FORMAT,
             "omni_reference_task_type": {**TASK_TYPE, "description": "2.5 family; edit and "
                                          "extend take one reference_video item, the source."},
-            "safety_identifier": {"type": "string", "maxLength": 64},
+            "tools": TOOLS,
         }, ("model", "content"), closed=True,
             description="`null` means not given; unknown fields are a 400."),
         "ArkCreated": everything({"id": STRING}),
@@ -663,17 +676,21 @@ ARK = Dialect(
             "draft_task_id": STRING,
             "service_tier": enum(ark.TIERS),
             "execution_expires_after": INTEGER,
-            "omni_reference_task_type": TASK_TYPE,
+            "priority": INTEGER,
+            "safety_identifier": STRING,
             "output_format": OUTPUT_FORMAT,
+            "omni_reference_task_type": TASK_TYPE,
+            "tools": TOOLS,
         }, ("id", "model", "status", "error", "created_at", "updated_at", "usage", "seed",
-            "resolution", "ratio", "framespersecond", "generate_audio", "draft", "service_tier",
+            "resolution", "ratio", "framespersecond", "draft", "service_tier",
             "execution_expires_after")),
         "ArkTaskList": everything({
             "total": INTEGER, "items": {"type": "array", "items": ref("ArkTask")},
         }),
         "ArkDeleted": obj({}, closed=True),
         "ArkError": everything({"error": everything({
-            "code": enum(code for code, _ in ark.ERROR_CLASSES.values()),
+            "code": enum([*(code for code, _ in ark.ERROR_CLASSES.values()),
+                          *ark.RULE_CODES.values()]),
             "message": STRING,
             "param": nullable(STRING),
             "type": enum(ark.ERROR_TYPES.values()),
