@@ -21,7 +21,7 @@ from seedgate.media.probe import MediaInfo, probe_video
 from seedgate.media.render import RenderSpec, render_clip
 from seedgate.store.tasks import get_task
 
-from .conftest import RunningGateway, free_port, fresh_database
+from .conftest import KEY_ENV, DatabaseTarget, RunningGateway, free_port
 from .helpers import MediaServer, png_bytes
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")  # Sora's sunset notice
@@ -242,45 +242,54 @@ def test_a_premium_draft_is_finalised_in_4k(make_gateway: Any, tmp_path: Path) -
 # -- a remote provider gets the gateway's own copy ----------------------------------------------
 
 
-def test_a_remote_provider_gets_the_source_as_the_gateways_own_signed_copy(
-        make_gateway: Any, media_server: MediaServer, tmp_path: Path,
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    with fresh_database(tmp_path, "upstream") as other:
-        # B, the Ark emulator, signs with a secret of its own: A's links are not its media.
-        b = make_gateway(database_url=other.url, database_schema=other.schema,
-                         secret="b" * 32)
-        monkeypatch.setenv("SEEDGATE_TEST_UPSTREAM_KEY", b.new_key(credits=1_000_000))
-        port = free_port()
-        a = make_gateway(port=port, providers=[{
-            "name": "b", "kind": "ark-byteplus", "base_url": f"{b.url}/api/v3",
-            "api_key_env": "SEEDGATE_TEST_UPSTREAM_KEY"}],
-            routing={"expected_generation": 0.3, "poll_min": 0.05, "poll_max": 0.3})
-        wide = media_server.add("/wide.mp4", clip(tmp_path, 864, 496, 4), "video/mp4")
-        key = a.new_key(credits=1_000_000)
-        client = ark_sdk(a, key)
-        edit = finished(client, client.tasks.create(
-            model=V25, content=edit_content("Make it night", wide),
-            omni_reference_task_type="edit", ratio="adaptive", duration=-1,
-            resolution="480p", generate_audio=False).id)
-        assert edit.status == "succeeded", edit.error
-        assert edit.content.video_url.startswith(f"{a.url}/media/")
-        info = downloaded(edit.content.video_url, tmp_path / "edit.mp4")
-        assert (info.width, info.height, info.frame_count) == (864, 496, 4 * 24)
-        staged = stored(a, edit.id)
-        assert staged.request.inputs[0].url.startswith(f"{a.url}/media/inputs/")
-        upstream = stored(b, str(staged.upstream_id))
-        assert upstream.client_request["omni_reference_task_type"] == "edit"
-        assert upstream.client_request["content"][1]["video_url"]["url"] == (
-            staged.request.inputs[0].url)  # A's signed copy, not the client's URL
+@pytest.fixture
+def emulator(upstream_database: DatabaseTarget, make_gateway: Any, namespace: str,
+             monkeypatch: pytest.MonkeyPatch) -> RunningGateway:
+    """B, the Ark emulator (as conftest's `upstream`), signing with a secret of its own:
+    A's links are not B's media, as with a real provider."""
+    b = make_gateway(database_url=upstream_database.url,
+                     database_schema=upstream_database.schema,
+                     redis_prefix=f"{namespace}-upstream", secret="b" * 32)
+    monkeypatch.setenv(KEY_ENV, b.new_key(credits=1_000_000))
+    return b  # type: ignore[no-any-return]
 
-        videos = openai.OpenAI(base_url=f"{a.url}/v1", api_key=key, max_retries=0).videos
-        remix = videos.poll(videos.remix(edit.id, prompt="Now at dawn").id,
-                            poll_interval_ms=100)
-        assert remix.status == "completed" and remix.remixed_from_video_id == edit.id
-        upstream = stored(b, str(stored(a, remix.id).upstream_id))
-        sent = upstream.client_request["content"][1]["video_url"]["url"]
-        assert sent.startswith(f"{a.url}/media/videos/{edit.id}.mp4?") and "sig=" in sent
-        assert (remix.size, remix.seconds) == ("864x496", "4")
+
+def test_a_remote_provider_gets_the_source_as_the_gateways_own_signed_copy(
+        make_gateway: Any, emulator: RunningGateway, media_server: MediaServer,
+        tmp_path: Path) -> None:
+    b = emulator
+    port = free_port()
+    a = make_gateway(port=port, providers=[{
+        "name": "b", "kind": "ark-byteplus", "base_url": f"{b.url}/api/v3",
+        "api_key_env": KEY_ENV}],
+        routing={"expected_generation": 0.3, "poll_min": 0.05, "poll_max": 0.3})
+    wide = media_server.add("/wide.mp4", clip(tmp_path, 864, 496, 4), "video/mp4")
+    key = a.new_key(credits=1_000_000)
+    client = ark_sdk(a, key)
+    edit = finished(client, client.tasks.create(
+        model=V25, content=edit_content("Make it night", wide),
+        omni_reference_task_type="edit", ratio="adaptive", duration=-1,
+        resolution="480p", generate_audio=False, output_format="mov").id)
+    assert edit.status == "succeeded", edit.error
+    assert edit.content.video_url.startswith(f"{a.url}/media/videos/{edit.id}.mov?")
+    info = downloaded(edit.content.video_url, tmp_path / "edit.mov")  # mirrored from B
+    assert (info.container, info.width, info.height) == ("mov", 864, 496)
+    assert info.frame_count == 4 * 24
+    staged = stored(a, edit.id)
+    assert staged.request.inputs[0].url.startswith(f"{a.url}/media/inputs/")
+    upstream = stored(b, str(staged.upstream_id))
+    assert upstream.client_request["omni_reference_task_type"] == "edit"
+    assert upstream.client_request["content"][1]["video_url"]["url"] == (
+        staged.request.inputs[0].url)  # A's signed copy, not the client's URL
+
+    videos = openai.OpenAI(base_url=f"{a.url}/v1", api_key=key, max_retries=0).videos
+    remix = videos.poll(videos.remix(edit.id, prompt="Now at dawn").id,
+                        poll_interval_ms=100)
+    assert remix.status == "completed" and remix.remixed_from_video_id == edit.id
+    upstream = stored(b, str(stored(a, remix.id).upstream_id))
+    sent = upstream.client_request["content"][1]["video_url"]["url"]
+    assert sent.startswith(f"{a.url}/media/videos/{edit.id}.mov?") and "sig=" in sent
+    assert (remix.size, remix.seconds) == ("864x496", "4")
 
 
 def test_native_drafts_finals_and_edits(gateway: RunningGateway, media_server: MediaServer,
