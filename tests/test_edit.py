@@ -14,7 +14,8 @@ import pytest
 from volcenginesdkarkruntime import Ark
 from volcenginesdkarkruntime._exceptions import ArkBadRequestError
 
-from seedgate.domain.catalog import TaskType
+from seedgate.domain.catalog import CATALOG, TaskType
+from seedgate.domain.pricing import tokens_of
 from seedgate.domain.request import MediaKind
 from seedgate.domain.task import Task
 from seedgate.media.probe import MediaInfo, probe_video
@@ -103,6 +104,16 @@ def test_remix_with_the_openai_sdk_keeps_the_sources_length_and_shape(
     assert got.frame_count == had.frame_count == 4 * 24
     assert (done.size, done.seconds) == ("864x496", "4")
     assert client.videos.retrieve(remix.id).remixed_from_video_id == source.id
+
+    # Priced as a 2.5 edit: the input holds a video, whose 4 s count as tokens too.
+    tokens = tokens_of(864, 496, 4 + 4)
+    price = gateway.settings.price_table().credits(
+        CATALOG["seedance-2-5"], "480p", tokens, video=True, audio=True, size=(864, 496))
+    with httpx.Client(base_url=gateway.url, headers={"authorization": f"Bearer {key}"}) as raw:
+        usage = raw.get(f"/v1/videos/{remix.id}").json()["usage"]
+    assert usage == {"credits": price, "completion_tokens": tokens}
+    assert stored(gateway, remix.id).price > price  # debited for the longest source first
+    assert gateway.balance(key) == 10_000 - stored(gateway, source.id).price - price
 
 
 def test_remix_refuses_unknown_unfinished_and_other_keys_videos(

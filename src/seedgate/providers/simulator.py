@@ -37,6 +37,7 @@ import orjson
 
 from seedgate.domain.catalog import ADAPTIVE, CATALOG, MP4, TaskType, closest_ratio
 from seedgate.domain.errors import FailureCode
+from seedgate.domain.pricing import tokens_of
 from seedgate.domain.request import GenerationRequest
 from seedgate.domain.task import Rendition, Task
 from seedgate.media.images import UnsupportedImage, load_image
@@ -172,12 +173,16 @@ class SimulatorProvider:
             # Blocking: a poller may hold the lock for an instant while it probes it.
             await asyncio.to_thread(fcntl.flock, lock, fcntl.LOCK_EX)
             try:
-                spec, ratio = await self._spec(request)
+                spec, ratio, source_s = await self._spec(request)
                 await self._render(job, spec)
                 rendition = Rendition(spec.width, spec.height, spec.duration_s, ratio, spec.seed,
                                       spec.audio)
+                # With a source video, billed as Ark bills it: its seconds count too.
+                tokens = tokens_of(spec.width, spec.height, source_s + spec.duration_s) \
+                    if source_s else None
                 _write_json(job / "result.json", {"rendition": asdict(rendition),
-                                                  "video": f"video.{spec.container}"})
+                                                  "video": f"video.{spec.container}",
+                                                  "tokens": tokens})
             except (InputError, UnsupportedImage) as exc:
                 _write_json(job / "error.json",
                             {"code": FailureCode.INVALID_IMAGE_URL.value, "message": str(exc)})
@@ -226,8 +231,9 @@ class SimulatorProvider:
             raise RuntimeError(f"renderer exited with {child.returncode}: "
                                f"{stderr.decode(errors='replace')[-2000:]}")
 
-    async def _spec(self, request: GenerationRequest) -> tuple[RenderSpec, str]:
-        """What to render, and the ratio it has (`adaptive` resolved)."""
+    async def _spec(self, request: GenerationRequest) -> tuple[RenderSpec, str, int]:
+        """What to render, the ratio it has (`adaptive` resolved) and the whole seconds of
+        its source video (0 without one)."""
         images = [await self._inputs.fetch(item.url) for item in request.images[:2]]
         sizes = [await asyncio.to_thread(lambda data=data: load_image(data).size)
                  for data in images]
@@ -249,7 +255,7 @@ class SimulatorProvider:
             audio=bool(request.generate_audio), images=tuple(images), seed=seed,
             container=request.output_format or MP4,
         )
-        return spec, ratio
+        return spec, ratio, round(source.duration_s) if source is not None else 0
 
     async def _source(self, request: GenerationRequest) -> MediaInfo | None:
         """The probed source video of an edit or extend (None for other requests)."""
@@ -275,7 +281,7 @@ def _result(job: Path) -> UpstreamResult:
     meta = orjson.loads((job / "result.json").read_bytes())
     return UpstreamResult(
         video=job / meta.get("video", "video.mp4"), rendition=Rendition(**meta["rendition"]),
-        last_frame=job / "last_frame.png",
+        last_frame=job / "last_frame.png", tokens=meta.get("tokens"),
     )
 
 
