@@ -15,11 +15,13 @@ from volcenginesdkarkruntime import Ark
 from volcenginesdkarkruntime._exceptions import ArkBadRequestError
 
 from seedgate.domain.catalog import CATALOG, TaskType
+from seedgate.domain.errors import GatewayError, Rule
 from seedgate.domain.pricing import tokens_of
-from seedgate.domain.request import MediaKind
-from seedgate.domain.task import Task
+from seedgate.domain.request import GenerationRequest, MediaInput, MediaKind, Role, normalize
+from seedgate.domain.task import Outputs, Rendition, Task, TaskStatus
 from seedgate.media.probe import MediaInfo, probe_video
 from seedgate.media.render import RenderSpec, render_clip
+from seedgate.service.drafts import final_of
 from seedgate.store.tasks import get_task
 
 from .conftest import KEY_ENV, DatabaseTarget, RunningGateway, free_port
@@ -328,3 +330,27 @@ def test_native_drafts_finals_and_edits(gateway: RunningGateway, media_server: M
         refused = client.post("/v1/videos", json={"draft_task_id": "task_" + "1" * 24})
         assert refused.status_code == 400
         assert refused.json()["error"]["param"] == "draft_task_id"
+
+
+def test_final_of_a_draft_window_edit_and_resolution() -> None:
+    edit = normalize(GenerationRequest(
+        model="seedance-2-5", prompt="p", task_type="edit", draft=True,
+        inputs=(MediaInput(MediaKind.VIDEO, "https://gw/x.mp4", Role.REFERENCE_VIDEO),)))
+    day = 86_400_000
+    draft = Task(id="task_" + "2" * 24, key_id=1, dialect="ark", request=edit,
+                 client_request={}, status=TaskStatus.SUCCEEDED, price=1, refunded=0,
+                 created_at=0, updated_at=day, deadline_at=2 * day, completed_at=day,
+                 outputs=Outputs("videos/x.mp4", Rendition(864, 496, 6, "16:9", 42, True)))
+    final = final_of(GenerationRequest(model="ignored"), draft, "id", now=8 * day)
+    assert (final.model, final.resolution, final.draft, final.seed) == (
+        "seedance-2-5", "1080p", False, 42)
+    # An edit's final keeps its source's length and shape: -1 and adaptive, as the draft.
+    assert (final.task_type, final.duration, final.ratio) == ("edit", -1, "adaptive")
+    assert final.inputs == edit.inputs
+    normalize(final)  # a valid 2.5 edit
+    with pytest.raises(GatewayError, match="7 days") as late:
+        final_of(GenerationRequest(model="x"), draft, "id", now=8 * day + 1)
+    assert late.value.param == "id"
+    with pytest.raises(GatewayError) as wrong:
+        final_of(GenerationRequest(model="x", resolution="720p"), draft, "id", now=day)
+    assert (wrong.value.param, wrong.value.rule) == ("resolution", Rule.DRAFT_RESOLUTION)

@@ -6,12 +6,15 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from seedgate.clock import now_ms
 from seedgate.domain.catalog import CATALOG, TaskType
 from seedgate.domain.errors import ErrorKind, GatewayError, Rule, invalid
 from seedgate.domain.keys import ApiKey
 from seedgate.domain.request import GenerationRequest
 from seedgate.domain.task import Task, TaskStatus
 from seedgate.service.tasks import TaskService
+
+FINAL_WINDOW_MS = 7 * 86_400_000  # a draft can be finalised for 7 days
 
 
 async def final_request(tasks: TaskService, key: ApiKey, ask: GenerationRequest,
@@ -24,16 +27,19 @@ async def final_request(tasks: TaskService, key: ApiKey, ask: GenerationRequest,
         if error.kind is not ErrorKind.NOT_FOUND:
             raise
         raise invalid(param, f"The draft task {draft_id!r} does not exist.") from None
-    return final_of(ask, draft, param)
+    return final_of(ask, draft, param, now_ms())
 
 
-def final_of(ask: GenerationRequest, draft: Task, param: str) -> GenerationRequest:
+def final_of(ask: GenerationRequest, draft: Task, param: str, now: int) -> GenerationRequest:
     """The draft's model, prompt, inputs, task type, audio, seed, ratio and duration (as the
     draft actually rendered them), at the model's final resolution (1080p on 2.5, 4K on
     Premium) or, for models without one, the resolution `ask` gives."""
     if draft.status is not TaskStatus.SUCCEEDED or not draft.request.draft:
         raise invalid(param, f"Task {draft.id} is not a succeeded draft task (created with "
                       "`draft`: true).")
+    if draft.completed_at is not None and now - draft.completed_at > FINAL_WINDOW_MS:
+        raise invalid(param, f"Draft {draft.id} finished more than 7 days ago; it can no "
+                      "longer be finalised.")
     had = draft.request
     rendition = draft.outputs.rendition if draft.outputs else None
     # An edit or extend takes its shape from the source again; an edit its length too.
