@@ -138,7 +138,14 @@ def test_remix_refuses_unknown_unfinished_and_other_keys_videos(
         refused = raw.post(f"/v1/videos/{slow.id}/remix", json={"prompt": "x", "size": "1"})
     assert refused.status_code == 400
     assert refused.json()["error"]["param"] == "size"
-    assert gateway.balance(key) == 10_000 - stored(gateway, slow.id).price  # nothing else
+    short = client.videos.create_and_poll(  # 2 s: too short to be an edit's source
+        prompt="A blink", model="seedance-1-0-pro", seconds="2", size="864x480",
+        poll_interval_ms=100)
+    with pytest.raises(openai.BadRequestError) as too_short:
+        client.videos.remix(short.id, prompt="x")
+    assert too_short.value.body["param"] == "video_id"  # type: ignore[index]
+    spent = stored(gateway, slow.id).price + stored(gateway, short.id).price
+    assert gateway.balance(key) == 10_000 - spent  # nothing else was debited
 
 
 # -- Ark: edit, extend and MOV ------------------------------------------------------------------

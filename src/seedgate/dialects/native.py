@@ -24,7 +24,15 @@ from seedgate.dialects.common import (
     not_an_object,
     renamed,
 )
-from seedgate.domain.catalog import ADAPTIVE, CATALOG, FPS, Model, TaskType, closest_ratio
+from seedgate.domain.catalog import (
+    ADAPTIVE,
+    CATALOG,
+    FPS,
+    MIN_EDIT_SOURCE_SECONDS,
+    Model,
+    TaskType,
+    closest_ratio,
+)
 from seedgate.domain.errors import ErrorKind, GatewayError, invalid
 from seedgate.domain.idempotency import IdempotencyError
 from seedgate.domain.paging import DEFAULT_PAGE, MAX_PAGE, ListQuery
@@ -132,6 +140,9 @@ def decode_remix(body: Any, source: Task, source_url: str
     Seedance 2.5 edit with a new prompt, keeping the source's length and shape; its
     resolution too, where the model has it."""
     prompt = check_remix(body)
+    if source.outputs and source.outputs.rendition.duration < MIN_EDIT_SOURCE_SECONDS:
+        raise invalid("video_id", f"Video {source.id} lasts {source.outputs.rendition.duration}"
+                      f" s; an edit's source lasts at least {MIN_EDIT_SOURCE_SECONDS} s.")
     model = body.get("model", REMIX_MODEL)
     found = CATALOG.get(model) if isinstance(model, str) else None
     resolution = body.get("resolution")
