@@ -69,7 +69,7 @@ def test_generate_follows_the_event_stream_and_downloads_the_video(
         video = client.generate("A lighthouse in a storm", seconds=4, ratio="16:9",
                                 resolution="480p", audio=True, on_update=updates.append)
         path = client.download(video.id, tmp_path / "lighthouse.mp4")
-    assert video.succeeded and video.credits == 2 * 7 * 4
+    assert video.succeeded and video.credits == 2 * 25  # 4 s of 864x496 at 1.5 Pro's rate, audio
     assert_progressed(updates)
     assert any(u.status == "in_progress" and 0 < u.progress < 100 for u in updates)
     assert proxy.count(events_path(video.id)) == 1  # one stream, no polling
@@ -132,7 +132,9 @@ def test_async_client_generates_lists_cancels_and_downloads(
         decoded = decode_video(path)
         assert (decoded.width, decoded.height) == MODEL.pixel_size("480p", "1:1")
         assert decoded.frames == 4 * 24 and not decoded.audio
-    assert gateway.balance(key) == 1000 - 2 * 7 * 4  # the failed one was refunded
+    # 4 s of 640x640 (38,400 tokens at 13 credits per 21,600): 24 credits each, settled back
+    # from the 25 of 16:9; the failed one was refunded
+    assert gateway.balance(key) == 1000 - 2 * 24
 
 
 def test_list_pages_through_every_video_and_filters(gateway: RunningGateway) -> None:

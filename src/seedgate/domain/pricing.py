@@ -84,8 +84,8 @@ class ModelPrice:
                 for res in model.resolutions}
 
 
-def _per_token(usd: str | None) -> Fraction | None:
-    return None if usd is None else Fraction(usd) * CREDITS_PER_USD / MILLION
+def _per_token(usd: str) -> Fraction:
+    return Fraction(usd) * CREDITS_PER_USD / MILLION
 
 
 def default_prices(catalog: Catalog = CATALOG) -> dict[str, ModelPrice]:
@@ -93,9 +93,7 @@ def default_prices(catalog: Catalog = CATALOG) -> dict[str, ModelPrice]:
     for model in catalog.models:
         rates = {}
         for tier, (text, video) in USD_PER_MILLION[model.id].items():
-            per_text = _per_token(text)
-            assert per_text is not None
-            rates[tier] = (per_text, _per_token(video) or per_text)
+            rates[tier] = (_per_token(text), _per_token(video or text))
         prices[model.id] = ModelPrice(rates, AUDIO_MULTIPLIER.get(model.id, 1),
                                       MIN_SECONDS_WITH_VIDEO.get(model.id, 0))
     return prices

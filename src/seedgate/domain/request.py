@@ -27,6 +27,8 @@ DEFAULT_EXPIRES_AFTER = 172_800
 EXPIRES_AFTER_RANGE = (3_600, 259_200)
 MAX_SEED = 2**32 - 1
 PRIORITIES = range(10)
+# What takes its shape from its input, where the 2.5 family requires `adaptive`.
+FRAMED = {Mode.FIRST_FRAME: "a first frame", Mode.FIRST_LAST_FRAME: "first and last frames"}
 MAX_SAFETY_IDENTIFIER = 64
 URL_SCHEMES = ("http://", "https://")
 
@@ -289,14 +291,12 @@ def _resolution(request: GenerationRequest, model: Model, mode: Mode) -> str:
 
 def _ratio(request: GenerationRequest, model: Model, mode: Mode, task_type: str | None) -> str:
     reference = mode in (Mode.REFERENCE_IMAGES, Mode.MULTIMODAL_REFERENCE)
-    framed = mode in (Mode.FIRST_FRAME, Mode.FIRST_LAST_FRAME) or task_type in (
-        TaskType.EDIT, TaskType.EXTEND)
+    framed = f"a `{task_type}` task" if task_type in (TaskType.EDIT, TaskType.EXTEND) else (
+        FRAMED.get(mode))
     if model.adaptive_frames and framed:
         if request.ratio not in (None, ADAPTIVE):
-            what = f"a `{task_type}` task" if task_type in (TaskType.EDIT, TaskType.EXTEND) \
-                else "first and last frames" if mode is Mode.FIRST_LAST_FRAME else "a first frame"
             raise GatewayError(ErrorKind.INVALID_PARAMETER, f"`ratio` must be adaptive with "
-                               f"{what} for `{model.id}`; got {request.ratio!r}.",
+                               f"{framed} for `{model.id}`; got {request.ratio!r}.",
                                param="ratio", rule=Rule.TASK_TYPE_CONSTRAINT)
         return ADAPTIVE
     if request.ratio is None:

@@ -94,7 +94,7 @@ ERROR_MEANINGS = {
     500: "An internal error; retry with exponential backoff.",
 }
 READ_ERRORS = (401, 404, 429, 500)
-CREATE_ERRORS = (400, 401, 402, 410, 429, 500)
+CREATE_ERRORS = (400, 401, 402, 403, 410, 429, 500)
 
 
 @dataclass(frozen=True, slots=True)
