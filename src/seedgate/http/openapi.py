@@ -472,7 +472,10 @@ NATIVE = Dialect(
         "NativeCreateForm": obj({
             **dict.fromkeys(NATIVE_FIELDS, STRING),
             "inputs": {"type": "string", "description": "The inputs array as JSON text."},
-            "input_reference": {**BINARY, "description": "A JPEG, PNG or WebP first frame."},
+            # OpenAPI 3.1 names a file part by its content, not `format: binary` (on which
+            # schemathesis 4.32's negative multipart cases crash: "Unsupported type: 'Binary'").
+            "input_reference": {"type": "string", "contentMediaType": "application/octet-stream",
+                                "description": "A JPEG, PNG or WebP first frame (a file)."},
             "webhook": {"type": "string", "description": "The webhook object as JSON text."},
         }, closed=True, description="As the openai SDK sends it."),
         "NativeVideo": with_optional(everything({
