@@ -26,15 +26,7 @@ from seedgate.shared.timings import RedisPollSchedule
 
 from .conftest import REDIS_URL, free_port
 from .helpers import wait_for_status
-from .test_providers import (  # noqa: F401 (the upstream fixtures)
-    FAST_ROUTING,
-    ark,
-    create,
-    small,
-    upstream,
-    upstream_database,
-    wait,
-)
+from .test_providers import FAST_ROUTING, ark, create, small, wait
 
 SEED = {"prompt": "Fog rolling over a harbour", "aspect_ratio": "16:9", "duration": "5",
         "sound": False}
@@ -131,7 +123,7 @@ def test_prefer_wait_and_events_follow_a_task_run_by_another_process(
 
 
 def test_a_callback_to_one_process_wakes_the_worker_in_another(
-        upstream: Any, make_gateway: Any, namespace: str) -> None:  # noqa: F811
+        upstream: Any, make_gateway: Any, namespace: str) -> None:
     """The upstream calls back to the API process; the worker holding the task is another
     process, whose next scheduled poll is minutes away, and reads do not refresh."""
     port = free_port()
