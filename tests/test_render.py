@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from seedgate.media.images import MAX_IMAGE_BYTES, UnsupportedImage, load_image
-from seedgate.media.probe import InvalidMedia, MediaInfo, probe_video
+from seedgate.media.probe import InvalidMedia, MediaInfo, probe_bytes, probe_video
 from seedgate.media.render import RenderSpec, render_clip
 
 PROMPT = "A red fox trots across fresh snow at dawn, low tracking shot"
@@ -202,6 +202,19 @@ def test_load_image_detects_format_from_content() -> None:
 def test_invalid_spec_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="even"):
         render_clip(RenderSpec(PROMPT, 641, 640, 4), tmp_path / "out.mp4")
+    with pytest.raises(ValueError, match="container"):
+        render_clip(RenderSpec(PROMPT, 640, 640, 4, container="avi"), tmp_path / "out.avi")
+
+
+def test_mov_clip_is_a_quicktime_file(tmp_path: Path) -> None:
+    path = tmp_path / "clip.mov"
+    render_clip(RenderSpec(PROMPT, 480, 864, 2, audio=True, container="mov"), path)
+    info = probe_video(path)
+    assert (info.container, info.width, info.height, info.frame_count) == ("mov", 480, 864, 48)
+    assert (info.video_codec, info.audio_codec) == ("h264", "aac")
+    with av.open(str(path)) as container:  # QuickTime's brand, not an ISO MP4's
+        assert container.metadata["major_brand"].strip() == "qt"
+    assert probe_bytes(path.read_bytes()) == info
 
 
 def test_probe_refuses_non_video_files(tmp_path: Path, clips: dict[str, Path]) -> None:

@@ -19,6 +19,7 @@ from seedgate.engine.worker import Worker
 from seedgate.media.inputs import InputFetcher
 from seedgate.media.local import LocalStorage
 from seedgate.media.signing import UrlSigner
+from seedgate.media.sources import SourceVideos
 from seedgate.media.storage import Storage, StorageUnavailable
 from seedgate.net.fetch import GuardedHttp
 from seedgate.net.guard import OutboundGuard
@@ -120,6 +121,8 @@ class Gateway:
             screen=OutboundScreen(self.guard, inputs.own_key),
             lineup=Lineup(settings.models, self.router),
         )
+        self.sources = SourceVideos(inputs, self.storage, self.signer, settings.media_ttl,
+                                    check=self.tasks.quote)
         self.webhooks = WebhookLog(self.db, self.tasks)
         self.admin = Admin(self.db, accounts=self.accounts, keyring=self.keyring,
                            tasks=self.tasks, webhooks=self.webhooks, router=self.router,

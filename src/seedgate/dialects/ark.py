@@ -19,7 +19,7 @@ BytePlus SDK work unchanged (ark.md section 5). Choices where Ark documents noth
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -49,10 +49,8 @@ FRAMES_RANGE = (29, 289)
 BOOLEANS = ("return_last_frame", "generate_audio", "draft", "camera_fixed", "watermark")
 INTEGERS = ("duration", "frames", "seed", "execution_expires_after", "priority")
 STRINGS = ("resolution", "ratio", "callback_url", "service_tier", "safety_identifier",
-           "output_format")
-# Declared by the SDKs; accepted, and ignored.
-IGNORED = ("omni_reference_task_type",)
-FIELDS = frozenset({"model", "content", "tools", *BOOLEANS, *INTEGERS, *STRINGS, *IGNORED})
+           "output_format", "omni_reference_task_type")
+FIELDS = frozenset({"model", "content", "tools", *BOOLEANS, *INTEGERS, *STRINGS})
 
 MEDIA_ITEMS = {"image_url": MediaKind.IMAGE, "video_url": MediaKind.VIDEO,
                "audio_url": MediaKind.AUDIO}
@@ -137,27 +135,16 @@ def decode_create(body: Any) -> Create:
         fields["frames"] = frames
     request = GenerationRequest(model=model, prompt=prompt, inputs=inputs,
                                 web_search=web_search, **values)
+    params["task_type"] = "omni_reference_task_type"
     return Create(request, fields, params, draft_id)
 
 
-
-def from_draft(create: Create, draft: Task) -> Create:
-    """The create with the draft's model, prompt, images, audio, seed, ratio and duration
-    (as the draft actually rendered them); a draft task's own values win."""
-    if draft.status is not TaskStatus.SUCCEEDED or not draft.request.draft:
-        raise invalid("content[0].draft_task.id", f"Task {draft.id} is not a succeeded draft "
-                      "task (created with `draft`: true).")
-    ask, had = create.request, draft.request
-    rendition = draft.outputs.rendition if draft.outputs else None
-    request = replace(
-        ask, model=had.model, prompt=had.prompt, inputs=had.inputs,
-        generate_audio=had.generate_audio, camera_fixed=had.camera_fixed,
-        seed=rendition.seed if rendition else had.seed,
-        ratio=rendition.ratio if rendition else had.ratio,
-        duration=rendition.duration if rendition else had.duration,
-    )
-    kept = {**create.client_request, "draft_task_id": draft.id}
-    return Create(request, kept, create.params, draft.id)
+def with_final(create: Create, request: GenerationRequest) -> Create:
+    """The create of a draft's final (`request`, see `service.drafts`); the body kept
+    names the draft, to be echoed as `draft_task_id`."""
+    assert create.draft_task_id is not None
+    kept = {**create.client_request, "draft_task_id": create.draft_task_id}
+    return Create(request, kept, create.params, create.draft_task_id)
 
 
 def _content(value: Any) -> tuple[str, tuple[MediaInput, ...], dict[str, str], str | None]:
@@ -257,7 +244,11 @@ def _string(fields: dict[str, Any], name: str) -> str | None:
 
 
 def _check_extras(values: dict[str, Any], model: Model | None) -> None:
-    """Check the fields the canonical request has no place for, and drop them from it."""
+    """Check the fields the canonical request has no place for, and drop them from it;
+    `omni_reference_task_type` is the request's `task_type`."""
+    task_type = values.pop("omni_reference_task_type", None)
+    if task_type is not None:
+        values["task_type"] = task_type
     callback = values.pop("callback_url", None)
     if callback is not None and not callback.startswith(URL_SCHEMES):
         raise invalid("callback_url", "The parameter `callback_url` must be an http(s) URL.")
@@ -424,6 +415,7 @@ def _echoed(request: GenerationRequest) -> dict[str, Any]:
     return {"priority": request.priority, "safety_identifier": request.safety_identifier,
             "output_format": request.output_format if request.output_format not in (
                 None, MP4) else None,
+            "omni_reference_task_type": request.task_type,
             "tools": [{"type": "web_search"}] if request.web_search else None}
 
 

@@ -24,7 +24,15 @@ from seedgate.dialects.common import (
     not_an_object,
     renamed,
 )
-from seedgate.domain.catalog import ADAPTIVE, CATALOG, FPS, Model, closest_ratio
+from seedgate.domain.catalog import (
+    ADAPTIVE,
+    CATALOG,
+    FPS,
+    MIN_EDIT_SOURCE_SECONDS,
+    Model,
+    TaskType,
+    closest_ratio,
+)
 from seedgate.domain.errors import ErrorKind, GatewayError, invalid
 from seedgate.domain.idempotency import IdempotencyError
 from seedgate.domain.paging import DEFAULT_PAGE, MAX_PAGE, ListQuery
@@ -34,6 +42,9 @@ from seedgate.domain.webhooks import ENDINGS, Delivery, DeliveryStatus, Subscrip
 
 NAME = "native"
 DEFAULT_MODEL = "seedance-1-5-pro"
+REMIX_MODEL = "seedance-2-5"  # remix is Seedance 2.5's edit
+REMIX_FIELDS = frozenset({"prompt", "model", "resolution", "generate_audio", "seed",
+                          "output_format", "webhook"})
 POLL_AFTER_MS = "1000"
 STATUS = {
     TaskStatus.QUEUED: "queued",
@@ -63,9 +74,10 @@ ERROR_TYPES = {
 PARAM_NAMES = {"task_id": "video_id"}
 BOOLEANS = ("generate_audio", "camera_fixed", "watermark", "draft", "return_last_frame")
 INTEGERS = ("duration", "seed", "priority")
-STRINGS = ("safety_identifier", "output_format")
+STRINGS = ("safety_identifier", "output_format", "task_type")
 FIELDS = frozenset({"prompt", "model", "seconds", "size", "ratio", "resolution", "inputs",
-                    "input_reference", "webhook", "tools", *BOOLEANS, *INTEGERS, *STRINGS})
+                    "input_reference", "webhook", "tools", "draft_task_id", *BOOLEANS,
+                    *INTEGERS, *STRINGS})
 DEFAULT_ROLES = {MediaKind.IMAGE: Role.FIRST_FRAME, MediaKind.VIDEO: Role.REFERENCE_VIDEO,
                  MediaKind.AUDIO: Role.REFERENCE_AUDIO}
 TRUE, FALSE = ("true", "1", "yes", "on"), ("false", "0", "no", "off")
@@ -114,17 +126,65 @@ def decode_create(
         model=model, prompt=body.get("prompt", ""), inputs=inputs,
         duration=_duration(body), ratio=ratio, resolution=resolution,
         web_search=decode_tools(body.get("tools")),
-        **{name: _boolean(body, name) for name in BOOLEANS if body.get(name) is not None},
-        **{name: _integer(body, name) for name in ("seed", "priority")
-           if body.get(name) is not None},
-        **{name: body[name] for name in STRINGS if body.get(name) is not None},
+        **_options(body, BOOLEANS, ("seed", "priority"), STRINGS),
     )
-    parameters = {**body, "model": model}
-    if body.get("webhook") is not None:
-        parameters["webhook"] = _webhook(body["webhook"])
+    parameters = _parameters(body, model)
     if reference is not None:
         parameters["input_reference"] = {"sha256": reference.sha256}
     return request, parameters
+
+
+def decode_remix(body: Any, source: Task, source_url: str
+                 ) -> tuple[GenerationRequest, dict[str, Any]]:
+    """A remix of a finished video (`source`, whose stored video `source_url` links to): a
+    Seedance 2.5 edit with a new prompt, keeping the source's length and shape; its
+    resolution too, where the model has it."""
+    prompt = check_remix(body)
+    if source.outputs and source.outputs.rendition.duration < MIN_EDIT_SOURCE_SECONDS:
+        raise invalid("video_id", f"Video {source.id} lasts {source.outputs.rendition.duration}"
+                      f" s; an edit's source lasts at least {MIN_EDIT_SOURCE_SECONDS} s.")
+    model = body.get("model", REMIX_MODEL)
+    found = CATALOG.get(model) if isinstance(model, str) else None
+    resolution = body.get("resolution")
+    if resolution is None and found is not None and source.request.resolution in (
+            found.resolutions):
+        resolution = source.request.resolution
+    request = GenerationRequest(
+        model=model, prompt=prompt, resolution=resolution, ratio=ADAPTIVE, duration=-1,
+        inputs=(MediaInput(MediaKind.VIDEO, source_url, Role.REFERENCE_VIDEO),),
+        task_type=TaskType.EDIT,
+        **_options(body, ("generate_audio",), ("seed",), ("output_format",)),
+    )
+    return request, _parameters(body, model, remixed_from_video_id=source.id)
+
+
+def check_remix(body: Any) -> str:
+    """A remix body's own faults (before the source is looked at); returns its prompt."""
+    if not isinstance(body, dict):
+        raise not_an_object()
+    unknown = sorted(set(body) - REMIX_FIELDS)
+    if unknown:
+        raise invalid(unknown[0], f"Unrecognized request argument supplied: `{unknown[0]}`.")
+    prompt = body.get("prompt")
+    if not isinstance(prompt, str) or not prompt.strip():
+        raise invalid("prompt", "`prompt` must be a non-empty string: the edit to make.")
+    return prompt
+
+
+def _options(body: dict[str, Any], booleans: tuple[str, ...], integers: tuple[str, ...],
+             strings: tuple[str, ...]) -> dict[str, Any]:
+    """The request's fields of these types that the body gives."""
+    return {**{name: _boolean(body, name) for name in booleans if body.get(name) is not None},
+            **{name: _integer(body, name) for name in integers if body.get(name) is not None},
+            **{name: body[name] for name in strings if body.get(name) is not None}}
+
+
+def _parameters(body: dict[str, Any], model: str, **extra: Any) -> dict[str, Any]:
+    """What identifies a create (kept with the task), its webhook checked."""
+    parameters = {**body, "model": model, **extra}
+    if body.get("webhook") is not None:
+        parameters["webhook"] = _webhook(body["webhook"])
+    return parameters
 
 
 def form_fields(fields: dict[str, list[str]]) -> dict[str, Any]:
@@ -346,7 +406,8 @@ def encode_video(
         "size": f"{pixels[0]}x{pixels[1]}" if pixels else None,
         "seconds": str(seconds) if seconds else None,
         "prompt": task.request.prompt,
-        "remixed_from_video_id": None,
+        "remixed_from_video_id": task.client_request.get("remixed_from_video_id")
+        if task.dialect == NAME else None,
         "error": {"code": task.error_code, "message": task.error_message}
         if task.error_code else None,
         "queue_position": queue_position,

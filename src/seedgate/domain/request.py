@@ -82,6 +82,13 @@ class GenerationRequest:
     def images(self) -> tuple[MediaInput, ...]:
         return tuple(i for i in self.inputs if i.kind is MediaKind.IMAGE)
 
+    @property
+    def source_video(self) -> MediaInput | None:
+        """The video an edit or extend works on (its one reference video)."""
+        if self.task_type not in (TaskType.EDIT, TaskType.EXTEND):
+            return None
+        return next((i for i in self.inputs if i.kind is MediaKind.VIDEO), None)
+
     def to_json(self) -> dict[str, Any]:
         data = {field.name: getattr(self, field.name) for field in fields(self)}
         data["inputs"] = [

@@ -61,7 +61,7 @@ class Outcomes:
 
     async def succeed(self, task: Task, result: UpstreamResult) -> bool:
         """Copy the result into storage, then mark the task succeeded and settle its price."""
-        video_key = f"videos/{task.id}.mp4"
+        video_key = f"videos/{task.id}{result.video.suffix}"  # .mp4 or .mov
         frame_key = f"frames/{task.id}.png" if result.last_frame else None
         await self._store(task, video_key, result.video)
         if frame_key and result.last_frame:

@@ -6,15 +6,16 @@ from collections.abc import Awaitable
 
 from seedgate.dialects import ark as codec
 from seedgate.domain.errors import ErrorKind, GatewayError
-from seedgate.domain.keys import ApiKey
 from seedgate.domain.task import TaskStatus
 from seedgate.gateway import Gateway
 from seedgate.http.fastpath import Call, Methods
 from seedgate.http.media import output_urls
 from seedgate.http.plumbing import Reply, answer, authorize, json_reply, parse_json
 from seedgate.http.reading import TaskReplies
+from seedgate.service.drafts import final_request
 
 TASKS = "/api/v3/contents/generations/tasks"
+DRAFT_PARAM = "content[0].draft_task.id"
 
 
 class ArkEndpoints:
@@ -46,23 +47,16 @@ class ArkEndpoints:
         key = await authorize(self.gateway, call.authorization, call.client)
         create = codec.decode_create(parse_json(call.body))
         if create.draft_task_id is not None:
-            create = await self._from_draft(key, create, create.draft_task_id)
+            final = await final_request(self.gateway.tasks, key, create.request,
+                                        create.draft_task_id, DRAFT_PARAM)
+            create = codec.with_final(create, final)
         try:
-            task = await self.gateway.tasks.create(
-                key, codec.NAME, create.request, create.client_request)
+            request = await self.gateway.sources.stage(key.id, create.request, call.base_url)
+            task = await self.gateway.tasks.create(key, codec.NAME, request,
+                                                   create.client_request)
         except GatewayError as error:
             raise codec.located(error, create) from None
         return json_reply(codec.encode_created(task))
-
-    async def _from_draft(self, key: ApiKey, create: codec.Create, draft_id: str) -> codec.Create:
-        try:
-            draft = await self.gateway.tasks.get(key, draft_id)
-        except GatewayError as error:
-            if error.kind is not ErrorKind.NOT_FOUND:
-                raise
-            raise GatewayError(ErrorKind.INVALID_PARAMETER, f"The draft task {draft_id!r} "
-                               "does not exist.", param="content[0].draft_task.id") from None
-        return codec.from_draft(create, draft)
 
     async def _retrieve(self, call: Call) -> Reply:
         key = await authorize(self.gateway, call.authorization, call.client)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable
 from functools import partial
 from typing import Any
@@ -11,6 +12,7 @@ from typing import Any
 import orjson
 
 from seedgate.dialects import native as codec
+from seedgate.dialects.common import decode_task_id
 from seedgate.domain.errors import ErrorKind, GatewayError, invalid
 from seedgate.domain.idempotency import checked_key, fingerprint
 from seedgate.domain.keys import ApiKey
@@ -23,11 +25,13 @@ from seedgate.http.plumbing import Reply, ReplyCache, answer, authorize, json_re
 from seedgate.media.images import UnsupportedImage
 from seedgate.media.storage import NotStored, StorageUnavailable
 from seedgate.media.uploads import stage_image
+from seedgate.service.drafts import final_request
 from seedgate.service.watch import wait_for_end
 
 log = logging.getLogger(__name__)
 
 REFERENCE = "input_reference"
+DRAFT_PARAM = "draft_task_id"
 
 
 class NativeEndpoints:
@@ -42,6 +46,7 @@ class NativeEndpoints:
             "/v1/videos": {"POST": self.create, "GET": self.list_videos},
             "/v1/videos/{video_id}": {"GET": self.retrieve, "DELETE": self.delete},
             "/v1/videos/{video_id}/cancel": {"POST": self.cancel},
+            "/v1/videos/{video_id}/remix": {"POST": self.remix},
             "/v1/videos/{video_id}/content": {"GET": self.content},
             "/v1/videos/{video_id}/webhooks": {"GET": self.webhooks},
             "/v1/videos/{video_id}/webhooks/{delivery_id}/replay": {"POST": self.replay},
@@ -62,6 +67,9 @@ class NativeEndpoints:
     async def cancel(self, call: Call) -> Reply:
         return await _answer(self._cancel(call), "POST /v1/videos/{id}/cancel")
 
+    async def remix(self, call: Call) -> Reply:
+        return await _answer(self._remix(call), "POST /v1/videos/{id}/remix")
+
     async def content(self, call: Call) -> Reply:
         return await _answer(self._content(call), "GET /v1/videos/{id}/content")
 
@@ -81,6 +89,10 @@ class NativeEndpoints:
         if upload is not None:
             await store_upload(self.gateway.storage, upload[1], image)
         tasks = self.gateway.tasks
+        if (draft_id := parameters.get("draft_task_id")) is not None:
+            request = await final_request(tasks, key, request, decode_task_id(
+                draft_id, DRAFT_PARAM), DRAFT_PARAM)
+        request = await self.gateway.sources.stage(key.id, request, call.base_url)
         wait = codec.decode_wait(call.prefer, self.gateway.settings.max_wait)
         if call.idempotency_key is None:
             task = await tasks.create(key, codec.NAME, request, parameters)
@@ -120,6 +132,21 @@ class NativeEndpoints:
             raise invalid(REFERENCE, f"`{REFERENCE}` is not a usable image: {exc}.") from exc
         return (codec.Reference(upload.url, upload.width, upload.height, upload.sha256),
                 upload.media_key)
+
+    async def _remix(self, call: Call) -> Reply:
+        """A Seedance 2.5 edit of a finished video of this key, with a new prompt; the
+        source goes to the provider as a signed link to the gateway's own copy."""
+        key = await authorize(self.gateway, call.authorization, call.client)
+        body = parse_json(call.body)
+        codec.check_remix(body)
+        source = await self.gateway.tasks.get(key, call.path_params["video_id"], refresh=False)
+        video_key = _content_key(source, "video")
+        expires = int(time.time()) + self.gateway.settings.media_ttl
+        link = self.gateway.signer.url(call.base_url, video_key, expires)
+        request, parameters = codec.decode_remix(body, source, link)
+        task = await self.gateway.tasks.create(key, codec.NAME, request, parameters)
+        return json_reply(self._video(task, await self.gateway.tasks.queue_position(task),
+                                      call.base_url))
 
     # -- reads --------------------------------------------------------------------------
 

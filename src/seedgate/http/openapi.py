@@ -21,7 +21,7 @@ from starlette.routing import Route
 from seedgate import __version__
 from seedgate.dialects import apixo, ark, defapi, native, runbase, seedance15pro
 from seedgate.dialects.common import HTTP_STATUS
-from seedgate.domain.catalog import RATIOS, RESOLUTIONS
+from seedgate.domain.catalog import MOV, MP4, RATIOS, RESOLUTIONS, TaskType
 from seedgate.domain.errors import ErrorKind
 from seedgate.domain.paging import MAX_PAGE
 from seedgate.domain.request import MediaKind, Role
@@ -417,9 +417,14 @@ NATIVE_FIELDS: dict[str, Schema] = {
     "priority": {**NUMBER_TEXT, "description": "0-9, higher first."},
     "safety_identifier": {"type": "string", "description": "The end user's id, 1-64 "
                           "characters."},
-    "output_format": {"type": "string", "description": "mp4, or mov (2.5 family)."},
     **dict.fromkeys(native.BOOLEANS, FLAG),
+    "task_type": {**enum(TaskType), "description": "2.5 family; edit and extend take one "
+                  "video in `inputs`, the source."},
+    "output_format": {**enum((MP4, MOV)), "description": "mov: 2.5 family."},
+    "draft_task_id": {"type": "string", "description": "Render this draft's final."},
 }
+OUTPUT_FORMAT = enum((MP4, MOV))
+TASK_TYPE = enum(TaskType)
 TOOLS: Schema = {"type": "array", "items": obj({"type": {"const": "web_search"}}, ("type",)),
                  "description": "Web search (2.0 family, text-only input)."}
 NATIVE_INPUT = obj({
@@ -427,7 +432,7 @@ NATIVE_INPUT = obj({
     "url": STRING,
     "role": enum(role.value for role in Role),
 })
-VIDEO_CONTENT = {"video/mp4": BINARY, "image/png": BINARY}
+VIDEO_CONTENT = {"video/mp4": BINARY, "video/quicktime": BINARY, "image/png": BINARY}
 PREFER = {"name": "Prefer", "in": "header", "required": False, "schema": STRING,
           "description": "`wait` or `wait=N` (RFC 7240, as Replicate): answer once the video "
                          "has ended, or after N seconds (capped by the operator, 60 by "
@@ -448,6 +453,15 @@ NATIVE = Dialect(
             "webhook": ref("NativeWebhook"),
             "tools": TOOLS,
         }, closed=True, description="Unknown fields are a 400 naming the field."),
+        "NativeRemix": obj({
+            "prompt": STRING,
+            "model": {"type": "string", "default": native.REMIX_MODEL},
+            "resolution": STRING,
+            "generate_audio": FLAG,
+            "seed": NUMBER_TEXT,
+            "output_format": OUTPUT_FORMAT,
+            "webhook": ref("NativeWebhook"),
+        }, ("prompt",), closed=True, description="Unknown fields are a 400 naming the field."),
         "NativeWebhook": obj({
             "url": {"type": "string", "description": "An http(s) URL on a public address."},
             "events": {"type": "array", "minItems": 1,
@@ -458,7 +472,10 @@ NATIVE = Dialect(
         "NativeCreateForm": obj({
             **dict.fromkeys(NATIVE_FIELDS, STRING),
             "inputs": {"type": "string", "description": "The inputs array as JSON text."},
-            "input_reference": {**BINARY, "description": "A JPEG, PNG or WebP first frame."},
+            # OpenAPI 3.1 names a file part by its content, not `format: binary` (on which
+            # schemathesis 4.32's negative multipart cases crash: "Unsupported type: 'Binary'").
+            "input_reference": {"type": "string", "contentMediaType": "application/octet-stream",
+                                "description": "A JPEG, PNG or WebP first frame (a file)."},
             "webhook": {"type": "string", "description": "The webhook object as JSON text."},
         }, closed=True, description="As the openai SDK sends it."),
         "NativeVideo": with_optional(everything({
@@ -473,7 +490,7 @@ NATIVE = Dialect(
             "size": nullable(STRING),
             "seconds": nullable(STRING),
             "prompt": STRING,
-            "remixed_from_video_id": {"type": "null"},
+            "remixed_from_video_id": nullable(STRING),
             "error": nullable(everything({"code": STRING, "message": nullable(STRING)})),
             "queue_position": nullable(INTEGER),
             "usage": everything({"credits": INTEGER, "completion_tokens": nullable(INTEGER)}),
@@ -565,8 +582,17 @@ NATIVE = Dialect(
             "Cancel a queued video", ref("NativeVideo"), (*READ_ERRORS, 409),
             parameters=(VIDEO_ID,), error_meanings={409: "The video is no longer queued."},
         ))},
+        "/v1/videos/{video_id}/remix": {"post": ("nativeRemix", Op(
+            "Remix a completed video: a Seedance 2.5 edit with a new prompt", ref("NativeVideo"),
+            (*CREATE_ERRORS, 404, 409), parameters=(VIDEO_ID,), body=ref("NativeRemix"),
+            description="The new video keeps the source's length and shape; "
+                        "`remixed_from_video_id` names the source.",
+            error_meanings={404: "No such video for this key, or it has no video (it "
+                                 "failed).",
+                            409: "The video is not completed yet."},
+        ))},
         "/v1/videos/{video_id}/content": {"get": ("nativeContent", Op(
-            "Download a video (MP4) or its last frame (PNG)", VIDEO_CONTENT,
+            "Download a video (MP4 or MOV) or its last frame (PNG)", VIDEO_CONTENT,
             (400, *READ_ERRORS, 409),
             parameters=(VIDEO_ID, query("variant", enum(("video", "thumbnail")),
                                         "video (default) or thumbnail (the last frame).")),
@@ -625,9 +651,10 @@ ARK = Dialect(
             "callback_url": {"type": "string", "description": "An http(s) URL."},
             "service_tier": enum(ark.TIERS),
             "safety_identifier": {"type": "string", "description": "1-64 characters."},
-            "output_format": {"type": "string", "description": "mp4, or mov (2.5 family)."},
+            "output_format": OUTPUT_FORMAT,
+            "omni_reference_task_type": {**TASK_TYPE, "description": "2.5 family; edit and "
+                                         "extend take one reference_video item, the source."},
             "tools": TOOLS,
-            **{name: {"description": "Accepted and ignored."} for name in ark.IGNORED},
         }, ("model", "content"), closed=True,
             description="`null` means not given; unknown fields are a 400."),
         "ArkCreated": everything({"id": STRING}),
@@ -654,7 +681,8 @@ ARK = Dialect(
             "execution_expires_after": INTEGER,
             "priority": INTEGER,
             "safety_identifier": STRING,
-            "output_format": STRING,
+            "output_format": OUTPUT_FORMAT,
+            "omni_reference_task_type": TASK_TYPE,
             "tools": TOOLS,
         }, ("id", "model", "status", "error", "created_at", "updated_at", "usage", "seed",
             "resolution", "ratio", "framespersecond", "draft", "service_tier",

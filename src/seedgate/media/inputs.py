@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import binascii
 import time
+from dataclasses import replace
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import httpx
@@ -19,6 +20,7 @@ from seedgate.net.guard import Refused
 DOWNLOAD_TIMEOUT_S = 20.0
 MAX_REDIRECTS = 3
 MEDIA_PATH = "/media/"
+MAX_VIDEO_BYTES = 200 * 1024 * 1024  # Seedance's limit for a reference video
 
 
 class InputError(Exception):
@@ -33,19 +35,21 @@ class InputFetcher:
         self._storage = storage
         self._limits = Limits(DOWNLOAD_TIMEOUT_S, max_bytes, MAX_REDIRECTS)
 
-    async def fetch(self, url: str) -> bytes:
+    async def fetch(self, url: str, *, max_bytes: int | None = None) -> bytes:
+        """The bytes at `url`, at most `max_bytes` (default: the image limit)."""
+        limits = self._limits if max_bytes is None else replace(self._limits, max_bytes=max_bytes)
         if url.startswith("data:"):
-            return data_url_bytes(url, self._limits.max_bytes)
+            return data_url_bytes(url, limits.max_bytes)
         own = self.own_key(url)
         if own is not None:
             return await self._own_media(own)
         try:
-            fetched = await self._http.request("GET", url, self._limits)
+            fetched = await self._http.request("GET", url, limits)
         except Refused as exc:
             raise InputError(f"Input URL refused: {exc}") from exc
         except TooLarge:
             raise InputError(f"Input at {url[:200]} is larger than "
-                             f"{self._limits.max_bytes // 1024 // 1024} MB.") from None
+                             f"{limits.max_bytes // 1024 // 1024} MB.") from None
         except TimeoutError:
             raise InputError(f"Input URL {url[:200]} did not answer within "
                              f"{DOWNLOAD_TIMEOUT_S:.0f} s.") from None

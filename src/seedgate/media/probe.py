@@ -1,5 +1,6 @@
 """Inspection of video files, also used to check that downloaded files really are videos."""
 
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -89,6 +90,14 @@ def probe_video(path: Path) -> MediaInfo:
             audio_codec=audio.codec_context.name if audio is not None else None,
             audio_duration_s=audio_duration_s,
         )
+
+
+def probe_bytes(data: bytes) -> MediaInfo:
+    """`probe_video` of a video held in memory."""
+    with tempfile.TemporaryDirectory() as directory:
+        path = Path(directory) / "video"
+        path.write_bytes(data)
+        return probe_video(path)
 
 
 def _container_name(demuxer: str, metadata: dict[str, str]) -> str:

@@ -1,4 +1,4 @@
-"""Synthetic MP4 clips for the built-in simulator provider.
+"""Synthetic MP4 (or QuickTime MOV) clips for the built-in simulator provider.
 
 Frames are built directly in YUV 4:2:0 (BT.709, limited range), the encoder's own format:
 static layers (gradient, cover-fitted images, text panel, sprites) are converted once, and
@@ -28,6 +28,7 @@ from seedgate.media.images import load_image
 
 AUDIO_RATE = 48_000
 MIN_SIDE = 128
+CONTAINERS = ("mp4", "mov")  # FFmpeg's muxer names: ISO MP4 and QuickTime
 
 # ultrafast measured ~2x faster than veryfast; files are bigger, which a simulator can afford.
 _X264_OPTIONS = {"preset": "ultrafast", "crf": "23"}
@@ -44,7 +45,8 @@ RGB = tuple[float, float, float]
 
 @dataclass(frozen=True, slots=True)
 class RenderSpec:
-    """What to render; `images` are encoded first-frame and optional last-frame images."""
+    """What to render; `images` are encoded first-frame and optional last-frame images;
+    `container` is one of CONTAINERS."""
 
     prompt: str
     width: int
@@ -54,6 +56,7 @@ class RenderSpec:
     audio: bool = False
     images: tuple[bytes, ...] = ()
     seed: int = 0
+    container: str = "mp4"
 
 
 def render_clip(
@@ -63,7 +66,7 @@ def render_clip(
     last_frame_path: Path | None = None,
     progress: Callable[[float], None] | None = None,
 ) -> None:
-    """Render `spec` as an H.264 (+ AAC when `spec.audio`) MP4 at `out_path`.
+    """Render `spec` as an H.264 (+ AAC when `spec.audio`) MP4 or MOV at `out_path`.
 
     The file appears atomically; bad image bytes raise `UnsupportedImage` before anything
     is written. `progress` receives fractions in (0, 1] roughly every 10% of the frames.
@@ -98,6 +101,8 @@ def _check_spec(spec: RenderSpec) -> None:
         raise ValueError(f"duration and fps must be positive, got {spec.duration_s}s@{spec.fps}")
     if len(spec.images) > 2:
         raise ValueError(f"at most 2 images (first and last frame), got {len(spec.images)}")
+    if spec.container not in CONTAINERS:
+        raise ValueError(f"container must be one of {CONTAINERS}, got {spec.container!r}")
 
 
 @contextmanager
@@ -120,10 +125,11 @@ def _encode(
     audio: np.ndarray | None,
     progress: Callable[[float], None] | None,
 ) -> av.VideoFrame:
-    """Write the MP4 and return the last video frame."""
+    """Write the MP4 or MOV and return the last video frame."""
     n_frames = spec.duration_s * spec.fps
     report_every = max(1, n_frames // 10)
-    with av.open(str(path), "w", format="mp4", options={"movflags": "+faststart"}) as out:
+    with av.open(str(path), "w", format=spec.container,
+                 options={"movflags": "+faststart"}) as out:
         video = out.add_stream("libx264", rate=spec.fps, options=_X264_OPTIONS)
         video.width, video.height, video.pix_fmt = spec.width, spec.height, "yuv420p"
         frame_time = video.time_base = Fraction(1, spec.fps)  # the muxer changes video's later

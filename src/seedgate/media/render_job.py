@@ -1,9 +1,9 @@
 """`python -m seedgate.media.render_job JOB_DIR`: render one simulator job in its own process.
 
 The job directory holds `render.json` (a RenderSpec without images) and the input images
-as `image0`, `image1`. A render runs in a child process so that it uses another core and
-can be killed; the child asks the kernel to kill it when its parent dies, so a crashed
-gateway leaves no renderer behind.
+as `image0`, `image1`; the clip goes to `video.<container>`. A render runs in a child
+process so that it uses another core and can be killed; the child asks the kernel to kill
+it when its parent dies, so a crashed gateway leaves no renderer behind.
 """
 
 from __future__ import annotations
@@ -37,7 +37,8 @@ def main(job: Path) -> None:
     meta = orjson.loads((job / "render.json").read_bytes())
     images = tuple((job / name).read_bytes() for name in meta.pop("image_files"))
     last_frame = job / "last_frame.png" if meta.pop("last_frame") else None
-    render_clip(RenderSpec(**meta, images=images), job / "video.mp4", last_frame_path=last_frame)
+    spec = RenderSpec(**meta, images=images)
+    render_clip(spec, job / f"video.{spec.container}", last_frame_path=last_frame)
 
 
 if __name__ == "__main__":

@@ -13,7 +13,8 @@ from pathlib import Path, PurePosixPath
 CHUNK = 256 << 10  # bytes per read when streaming an object out
 
 MEDIA_TYPES = {
-    ".mp4": "video/mp4", ".png": "image/png", ".jpg": "image/jpeg", ".webp": "image/webp",
+    ".mp4": "video/mp4", ".mov": "video/quicktime", ".png": "image/png", ".jpg": "image/jpeg",
+    ".webp": "image/webp",
 }
 
 

@@ -1,8 +1,8 @@
 """Mirroring: a remote provider's result is copied into the gateway before the task shows
 success, so clients only ever see the gateway's own signed URLs.
 
-The video is streamed to disk with a size cap, then checked with PyAV (an MP4 whose every
-frame decodes); failures are retried with exponential backoff. The last frame is a bonus
+The video is streamed to disk with a size cap, then checked with PyAV (an MP4 or MOV whose
+every frame decodes); failures are retried with exponential backoff. The last frame is a bonus
 (the thumbnail): when it cannot be fetched the task succeeds without it.
 """
 
@@ -26,7 +26,7 @@ from seedgate.providers.client import UpstreamClient
 
 log = logging.getLogger(__name__)
 
-CONTAINERS = ("mp4",)
+CONTAINERS = ("mp4", "mov")
 CHUNK = 1 << 16
 
 
@@ -58,8 +58,10 @@ class Mirror:
             raise MirrorFailed("The provider reported success without a video URL.")
         directory = self._root / task.id
         await asyncio.to_thread(directory.mkdir, parents=True, exist_ok=True)
-        video = directory / "video.mp4"
-        info = await self._video(remote.video_url, video)
+        download = directory / "video.download"
+        info = await self._video(remote.video_url, download)
+        video = download.with_name(f"video.{info.container}")  # stored under its own suffix
+        await asyncio.to_thread(download.replace, video)
         frame = directory / "last_frame.png"
         if not (remote.last_frame_url and await self._frame(remote.last_frame_url, frame)):
             frame = None
@@ -85,7 +87,7 @@ class Mirror:
                 continue
             if info.container not in CONTAINERS:
                 raise MirrorFailed(f"The provider's result is a {info.container} file, not "
-                                   "an MP4 video.")
+                                   "an MP4 or MOV video.")
             return info
         raise MirrorFailed(f"The provider's video could not be copied after "
                            f"{self._attempts} tries: {problem}.")

@@ -1,6 +1,6 @@
 """The built-in simulator: a local stand-in for an upstream that renders real MP4 files.
 
-Jobs live in a directory each (`job.json`, then `video.mp4` or `error.json`), so any
+Jobs live in a directory each (`job.json`, then `video.mp4` or `.mov`, or `error.json`), so any
 process can poll them and a worker restarted after a crash can tell a finished job from an
 orphaned one: the process rendering a job holds an advisory lock on its `lock` file, which
 the kernel releases when that process dies.
@@ -10,6 +10,10 @@ Prompt triggers let client developers exercise their error paths:
 - `@sim:content_violation` fails the task as a content-safety rejection;
 - `@sim:internal_error` fails it with a provider-side error;
 - `@sim:delay=N` makes this one task take N seconds.
+
+An edit renders a clip of its source video's length and shape (the source is fetched and
+probed); an extend renders only the new segment, of the requested duration, in the
+source's shape.
 """
 
 from __future__ import annotations
@@ -31,12 +35,14 @@ from typing import Any
 
 import orjson
 
-from seedgate.domain.catalog import ADAPTIVE, CATALOG, closest_ratio
+from seedgate.domain.catalog import ADAPTIVE, CATALOG, MP4, TaskType, closest_ratio
 from seedgate.domain.errors import FailureCode
+from seedgate.domain.pricing import tokens_of
 from seedgate.domain.request import GenerationRequest
 from seedgate.domain.task import Rendition, Task
 from seedgate.media.images import UnsupportedImage, load_image
-from seedgate.media.inputs import InputError, InputFetcher
+from seedgate.media.inputs import MAX_VIDEO_BYTES, InputError, InputFetcher
+from seedgate.media.probe import InvalidMedia, MediaInfo, probe_bytes
 from seedgate.media.render import RenderSpec
 from seedgate.providers.base import UpstreamResult, UpstreamState, UpstreamStatus
 
@@ -54,6 +60,10 @@ FAILURES = {
     ),
 }
 AUTO_DURATION = 5
+
+
+class _BadSource(Exception):
+    """The source video of an edit or extend cannot be used; the message says why."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,14 +173,22 @@ class SimulatorProvider:
             # Blocking: a poller may hold the lock for an instant while it probes it.
             await asyncio.to_thread(fcntl.flock, lock, fcntl.LOCK_EX)
             try:
-                spec, ratio = await self._spec(request)
+                spec, ratio, source_s = await self._spec(request)
                 await self._render(job, spec)
                 rendition = Rendition(spec.width, spec.height, spec.duration_s, ratio, spec.seed,
                                       spec.audio)
-                _write_json(job / "result.json", {"rendition": asdict(rendition)})
+                # With a source video, billed as Ark bills it: its seconds count too.
+                tokens = tokens_of(spec.width, spec.height, source_s + spec.duration_s) \
+                    if source_s else None
+                _write_json(job / "result.json", {"rendition": asdict(rendition),
+                                                  "video": f"video.{spec.container}",
+                                                  "tokens": tokens})
             except (InputError, UnsupportedImage) as exc:
                 _write_json(job / "error.json",
                             {"code": FailureCode.INVALID_IMAGE_URL.value, "message": str(exc)})
+            except _BadSource as exc:
+                _write_json(job / "error.json",
+                            {"code": FailureCode.INVALID_INPUT.value, "message": str(exc)})
             except asyncio.CancelledError:
                 raise
             except Exception:
@@ -194,7 +212,8 @@ class SimulatorProvider:
         _write_json(job / "render.json", {
             "prompt": spec.prompt, "width": spec.width, "height": spec.height,
             "duration_s": spec.duration_s, "fps": spec.fps, "audio": spec.audio,
-            "seed": spec.seed, "image_files": names, "last_frame": True,
+            "seed": spec.seed, "container": spec.container, "image_files": names,
+            "last_frame": True,
         })
         async with self._render_slots:
             child = await asyncio.create_subprocess_exec(
@@ -212,23 +231,45 @@ class SimulatorProvider:
             raise RuntimeError(f"renderer exited with {child.returncode}: "
                                f"{stderr.decode(errors='replace')[-2000:]}")
 
-    async def _spec(self, request: GenerationRequest) -> tuple[RenderSpec, str]:
+    async def _spec(self, request: GenerationRequest) -> tuple[RenderSpec, str, int]:
+        """What to render, the ratio it has (`adaptive` resolved) and the whole seconds of
+        its source video (0 without one)."""
         images = [await self._inputs.fetch(item.url) for item in request.images[:2]]
         sizes = [await asyncio.to_thread(lambda data=data: load_image(data).size)
                  for data in images]
+        source = await self._source(request)
         ratio = request.ratio or "16:9"
-        if ratio == ADAPTIVE:
+        if source is not None and (ratio == ADAPTIVE or request.task_type == TaskType.EDIT):
+            ratio = closest_ratio(source.width, source.height)
+        elif ratio == ADAPTIVE:
             ratio = closest_ratio(*sizes[0]) if sizes else "16:9"
         model = CATALOG[request.model]
         assert request.resolution is not None and request.duration is not None
         width, height = model.pixel_size(request.resolution, ratio)
         duration = AUTO_DURATION if request.duration == -1 else request.duration
+        if source is not None and request.task_type == TaskType.EDIT:
+            duration = max(1, round(source.duration_s))
         seed = random.randrange(2**32) if request.seed == -1 else request.seed
         spec = RenderSpec(
             prompt=request.prompt, width=width, height=height, duration_s=duration,
             audio=bool(request.generate_audio), images=tuple(images), seed=seed,
+            container=request.output_format or MP4,
         )
-        return spec, ratio
+        return spec, ratio, round(source.duration_s) if source is not None else 0
+
+    async def _source(self, request: GenerationRequest) -> MediaInfo | None:
+        """The probed source video of an edit or extend (None for other requests)."""
+        item = request.source_video
+        if item is None:
+            return None
+        try:
+            data = await self._inputs.fetch(item.url, max_bytes=MAX_VIDEO_BYTES)
+        except InputError as exc:
+            raise _BadSource(f"The source video could not be read: {exc}") from exc
+        try:
+            return await asyncio.to_thread(probe_bytes, data)
+        except InvalidMedia as exc:
+            raise _BadSource(f"The source video is not a playable video: {exc}") from exc
 
     async def close(self) -> None:
         for job in list(self._jobs.values()):
@@ -239,8 +280,8 @@ class SimulatorProvider:
 def _result(job: Path) -> UpstreamResult:
     meta = orjson.loads((job / "result.json").read_bytes())
     return UpstreamResult(
-        video=job / "video.mp4", rendition=Rendition(**meta["rendition"]),
-        last_frame=job / "last_frame.png",
+        video=job / meta.get("video", "video.mp4"), rendition=Rendition(**meta["rendition"]),
+        last_frame=job / "last_frame.png", tokens=meta.get("tokens"),
     )
 
 
