@@ -9,15 +9,26 @@ from __future__ import annotations
 import os
 from datetime import date
 from enum import StrEnum
-from typing import Any
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 from seedgate.domain.catalog import CATALOG, Model
 from seedgate.domain.lifecycle import Retirement
 
 ARK_KEY_ENV = "ARK_API_KEY"
 ARK_URL_ENV = "ARK_BASE_URL"
+
+
+def _canonical(name: str) -> str:
+    found = CATALOG.get(name)
+    if found is None:
+        raise ValueError(f"no model named {name!r} in the catalog")
+    return found.id
+
+
+# A model named in the file by any of its catalog names, stored as its canonical id.
+ModelName = Annotated[str, AfterValidator(_canonical)]
 
 
 class Kind(StrEnum):
@@ -55,20 +66,12 @@ class ProviderSettings(BaseModel):
     weight: float = Field(default=1.0, gt=0)
     priority: int = Field(default=0, description="higher is tried first")
     timeout: float = Field(default=30.0, gt=0, description="seconds per upstream call")
-    retired: dict[str, date] = Field(
+    retired: dict[ModelName, date] = Field(
         default_factory=dict, description="model -> the day this provider stopped serving "
         "it, besides the catalog's retirements for the kind (the simulator has none)")
-    serves_retired: list[str] = Field(
+    serves_retired: list[ModelName] = Field(
         default_factory=list, description="models the catalog retires for this kind that "
         "this provider still serves (e.g. where a date proves wrong)")
-
-    @field_validator("retired", "serves_retired")
-    @classmethod
-    def _models(cls, value: Any) -> Any:
-        """Model names as canonical ids; an unknown name is an error."""
-        if isinstance(value, dict):
-            return {_canonical(name): day for name, day in value.items()}
-        return [_canonical(name) for name in value]
 
     def retirement(self, model: Model, today: date) -> Retirement | None:
         """The model's retirement at this provider as of `today`, if it is retired here."""
@@ -90,33 +93,19 @@ class ModelSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    aliases: dict[str, str] = Field(
+    aliases: dict[ModelName, ModelName] = Field(
         default_factory=dict, description="requested model -> the model that runs instead "
         "(e.g. a retired model -> its replacement)")
-    enabled: list[str] = Field(
+    enabled: list[ModelName] = Field(
         default_factory=list, description="allow-listed models the operator's accounts may "
         "use (Seedance 2.5 Premium)")
 
     @field_validator("aliases")
     @classmethod
-    def _aliases(cls, value: dict[str, str]) -> dict[str, str]:
-        aliases = {_canonical(name): _canonical(target) for name, target in value.items()}
+    def _aliases(cls, aliases: dict[str, str]) -> dict[str, str]:
         if set(aliases) & set(aliases.values()):
             raise ValueError("an alias may not lead to another alias")
         return aliases
-
-    @field_validator("enabled")
-    @classmethod
-    def _enabled(cls, value: list[str]) -> list[str]:
-        return [_canonical(name) for name in value]
-
-
-def _canonical(name: str) -> str:
-    found = CATALOG.get(name)
-    if found is None:
-        raise ValueError(f"no model named {name!r} in the catalog")
-    return found.id
-
 
 class RoutingSettings(BaseModel):
     """Failover, circuit breaker, polling and mirroring knobs (`[routing]` in the file)."""
