@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import time
 from collections.abc import Iterator
@@ -45,9 +44,7 @@ def servers() -> Iterator[list[Server]]:
     started: list[Server] = []
     yield started
     for server in started:
-        if server.process.poll() is None:
-            server.process.kill()
-            server.process.wait()
+        server.kill()
 
 
 def test_cli_manages_keys_and_credits(env: dict[str, str]) -> None:
@@ -116,8 +113,7 @@ def test_kill_9_mid_task_and_the_task_completes_after_restart(
         time.sleep(1.0)  # leased, submitted and rendering
         assert client.get("/api/status", params={"task_id": task_id}).json()["data"][
             "status"] == "IN_PROGRESS"
-    first.process.send_signal(signal.SIGKILL)
-    first.process.wait()
+    first.kill()
     second = Server(env)
     servers.append(second)
     with second.client(key) as client:

@@ -85,10 +85,10 @@ def deployment(tmp_path: Path, namespace: str, s3_bucket: s3.Bucket) -> Iterator
         try:
             yield running
         finally:
-            for process in [*running.workers, *(s.process for s in running.servers)]:
-                if process.poll() is None:
-                    process.kill()
-                process.wait()
+            for server in running.servers:
+                server.kill()
+            for process in running.workers:
+                kill(process)
             database.reader.dispose()
             database.writer.dispose()
 
@@ -183,7 +183,7 @@ def test_killed_workers_and_api_process_lose_no_task_and_no_credit(
     with ThreadPoolExecutor(max_workers=6) as pool:
         submitted = pool.map(creator.create, range(TASKS))
         until(lambda: creator.count >= TASKS // 4, "the first creates")
-        kill(apis[1].process)  # mid-burst: its clients retry on the other process
+        apis[1].kill()  # mid-burst: its clients retry on the other process
         orphans |= until(lambda: held_by(deployment, first), "a task run by worker 1")
         kill(first)
         deployment.worker("worker-3")
