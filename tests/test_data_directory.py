@@ -18,6 +18,9 @@ import pytest
 
 from .conftest import free_port
 
+# Nothing here depends on the store, Redis or S3: the SQLite pass alone runs it.
+pytestmark = pytest.mark.store_agnostic
+
 SEEDGATE = [sys.executable, "-m", "seedgate.cli"]
 KEY = re.compile(r"sg_[A-Za-z0-9_-]{20,}")
 

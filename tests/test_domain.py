@@ -10,6 +10,9 @@ from seedgate.domain.pricing import PriceTable
 from seedgate.domain.request import GenerationRequest, MediaInput, MediaKind, Role, normalize
 from seedgate.domain.task import IllegalTransition, TaskStatus, check_transition
 
+# Nothing here depends on the store, Redis or S3: the SQLite pass alone runs it.
+pytestmark = pytest.mark.store_agnostic
+
 IMAGE = "https://example.com/a.png"
 
 

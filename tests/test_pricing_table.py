@@ -12,6 +12,9 @@ from seedgate.domain.catalog import CATALOG
 from seedgate.domain.pricing import USD_PER_MILLION, PriceTable, default_prices, tier_of
 from seedgate.domain.request import GenerationRequest, MediaInput, MediaKind, Role, normalize
 
+# Nothing here depends on the store, Redis or S3: the SQLite pass alone runs it.
+pytestmark = pytest.mark.store_agnostic
+
 README = (Path(__file__).parents[1] / "README.md").read_text()
 HEADER = "| model | resolution | credits a second | with an input video |"
 NONE = "\u2013"  # an en dash: no price of its own

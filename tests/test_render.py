@@ -14,6 +14,9 @@ from seedgate.media.images import MAX_IMAGE_BYTES, UnsupportedImage, load_image
 from seedgate.media.probe import InvalidMedia, MediaInfo, probe_bytes, probe_video
 from seedgate.media.render import RenderSpec, render_clip
 
+# Nothing here depends on the store, Redis or S3: the SQLite pass alone runs it.
+pytestmark = pytest.mark.store_agnostic
+
 PROMPT = "A red fox trots across fresh snow at dawn, low tracking shot"
 ORANGE = (225, 95, 30)
 BLUE = (30, 80, 210)
