@@ -844,16 +844,9 @@ def run(args: argparse.Namespace, workdir: Path,
         server, key = start_gateway(workdir, "gateway", worker=True)
         try:
             if "status" in groups:
-                prepared = prepare_tasks(server, key, args.successes, args.failures)
-                result, _ = measure(
-                    options, server, name="status",
-                    description="GET /api/status over finished tasks (worker on)",
-                    path="/api/status", script_text=status_script(key, prepared.ids),
-                    workdir=workdir)
-                result.checks.update(prepared_succeeded=len(prepared.succeeded),
-                                     prepared_failed=len(prepared.failed),
-                                     prepare_s=prepared.seconds,
-                                     prepare_anomalies=prepared.anomalies)
+                result, prepared = measure_status(
+                    args, options, server, key, workdir, name="status",
+                    description="GET /api/status over finished tasks (worker on)")
                 results.append(result)
                 for name, (path, dialect) in OTHER_DIALECT_READS.items():
                     result, _ = measure(
@@ -912,6 +905,19 @@ def compare(results: list[Result]) -> None:
         judge(result)
 
 
+def measure_status(args: argparse.Namespace, options: Options, server: Server, key: str,
+                   workdir: Path, *, name: str, description: str) -> tuple[Result, Prepared]:
+    """Finished tasks prepared on `server`, then the seed dialect's status reads over them."""
+    prepared = prepare_tasks(server, key, args.successes, args.failures)
+    result, _ = measure(options, server, name=name, description=description,
+                        path="/api/status", script_text=status_script(key, prepared.ids),
+                        workdir=workdir)
+    result.checks.update(prepared_succeeded=len(prepared.succeeded),
+                         prepared_failed=len(prepared.failed), prepare_s=prepared.seconds,
+                         prepare_anomalies=prepared.anomalies)
+    return result, prepared
+
+
 def measure_redis(args: argparse.Namespace, options: Options, workdir: Path,
                   problems: dict[str, dict[str, int]]) -> list[Result]:
     """`status` and `create` again, against a gateway whose key's limits go through Redis."""
@@ -921,12 +927,9 @@ def measure_redis(args: argparse.Namespace, options: Options, workdir: Path,
     server, key = start_gateway(workdir, "gateway-redis", worker=True,
                                 redis_url=args.redis_url)
     try:
-        prepared = prepare_tasks(server, key, args.successes, args.failures)
-        status, _ = measure(
-            options, server, name="status-redis",
-            description="GET /api/status over finished tasks, the key's rate limit in Redis",
-            path="/api/status", script_text=status_script(key, prepared.ids),
-            workdir=workdir)
+        status, _ = measure_status(
+            args, options, server, key, workdir, name="status-redis",
+            description="GET /api/status over finished tasks, the key's rate limit in Redis")
         creates = measure_creates(options, server, key, workdir, name="create-redis",
                                   worker=True)
         creates.description += ", the key's limits through Redis"
