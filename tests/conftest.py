@@ -41,7 +41,7 @@ TEST_REDIS_URL = os.environ.get("SEEDGATE_TEST_REDIS_URL")
 POSTGRES_URL = TEST_DATABASE_URL or "postgresql://127.0.0.1:5432/test"
 # The Redis of the tests of Redis itself, which run in every configuration.
 REDIS_URL = TEST_REDIS_URL or "redis://127.0.0.1:6379/0"
-STOP_TIMEOUT_S = 120
+STOP_TIMEOUT_S = 30  # well inside the test's own 120 s timeout
 
 
 def free_port() -> int:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from functools import partial
 
@@ -52,6 +51,7 @@ log = logging.getLogger(__name__)
 
 
 SHARE_INTERVAL_S = 1.0
+STOP_GRACE_S = 10.0
 
 
 def media_storage(settings: Settings) -> Storage:
@@ -182,9 +182,17 @@ class Gateway:
     async def stop(self) -> None:
         for task in self._background:
             task.cancel()
-        for task in self._background:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        if self._background:
+            # A task that does not end when cancelled must not keep the process from
+            # stopping: its work is leased and another worker takes it over.
+            done, stuck = await asyncio.wait(self._background, timeout=STOP_GRACE_S)
+            for task in done:
+                if not task.cancelled() and task.exception() is not None:
+                    log.error("background task %s failed", task.get_name(),
+                              exc_info=task.exception())
+            for task in stuck:
+                log.warning("background task %s did not stop within %s s", task.get_name(),
+                            STOP_GRACE_S)
         await self.provider.close()
         await self.outbound.close()
         await self.upstream_http.aclose()
