@@ -8,6 +8,9 @@ from typing import Any
 
 import orjson
 
+from seedgate.clock import now_ms
+from seedgate.store import tasks as task_store
+
 from .conftest import RunningGateway
 
 FAILING_SLOWLY = "a fox @sim:content_violation @sim:delay=1"
@@ -49,6 +52,23 @@ def test_events_stream_each_change_until_the_video_ends(gateway: RunningGateway)
         assert missing.status_code == 404 and missing.json()["error"]["param"] == "video_id"
     with gateway.client() as anonymous:
         assert anonymous.get(f"/v1/videos/{video_id}/events").status_code == 401
+
+
+def test_progress_never_goes_back_when_the_worker_stores_an_older_poll(
+        make_gateway: Any) -> None:
+    """A read asks the provider for the progress; the worker may then store what its own
+    earlier poll said, a lower figure. Clients keep seeing the higher one."""
+    gateway = make_gateway(refresh_interval=3, worker_poll_interval=3600)
+    with gateway.client(gateway.new_key()) as client:
+        video_id = client.post("/v1/videos", json={"prompt": "a fox @sim:delay=60"}).json()["id"]
+        deadline = time.monotonic() + 60
+        while (video := client.get(f"/v1/videos/{video_id}").json())["progress"] < 2:
+            assert video["status"] in ("queued", "in_progress") and time.monotonic() < deadline
+            time.sleep(0.2)
+        with gateway.gateway.db.writer.begin() as conn:
+            assert task_store.update_active(conn, video_id, now=now_ms() + 1, progress=1)
+        after = client.get(f"/v1/videos/{video_id}").json()
+        assert after["status"] == "in_progress" and after["progress"] >= video["progress"]
 
 
 def test_prefer_wait_answers_when_the_video_ends(gateway: RunningGateway) -> None:

@@ -50,9 +50,11 @@ class Refresher:
                 provider.remote and not self._remote_interval_s):
             return task
         interval = self._remote_interval_s if provider.remote else self._min_interval_s
-        recent = self._recent.get(task.id)
-        if recent is not None and time.monotonic() - recent[0] < interval:
-            return recent[1] if recent[1].updated_at >= task.updated_at else task
+        if (recent := self._recent.get(task.id)) is not None:
+            asked_at, asked = recent
+            task = _latest(asked=asked, stored=task)
+            if time.monotonic() - asked_at < interval:
+                return task
         pending = self._inflight.get(task.id)
         if pending is None:
             pending = asyncio.ensure_future(self._ask(task))
@@ -91,3 +93,14 @@ class Refresher:
             return
         horizon = time.monotonic() - max(self._min_interval_s, self._remote_interval_s)
         self._recent = {k: v for k, v in self._recent.items() if v[0] >= horizon}
+
+
+def _latest(*, asked: Task, stored: Task) -> Task:
+    """The stored task where it changed after the provider was asked, yet never with less
+    progress than that answer: the worker may store what an earlier poll of its own said
+    after a read has shown a later figure, and a client's progress must not go back."""
+    if asked.updated_at >= stored.updated_at:
+        return asked
+    if stored.status is asked.status and stored.progress < asked.progress:
+        return replace(stored, progress=asked.progress)
+    return stored
