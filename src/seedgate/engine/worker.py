@@ -36,6 +36,7 @@ from seedgate.providers.router import Router
 from seedgate.store import attempts
 from seedgate.store import tasks as task_store
 from seedgate.store.database import Database
+from seedgate.waiting import wait_event
 
 log = logging.getLogger(__name__)
 
@@ -92,8 +93,7 @@ class Worker:
         try:
             while True:
                 await self._lease_more()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self._poll_s)
+                await wait_event(self._wake, self._poll_s)
                 self._wake.clear()
         finally:
             heartbeat.cancel()
@@ -291,8 +291,7 @@ class Worker:
         if event is None:
             await asyncio.sleep(delay)
             return
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(event.wait(), delay)
+        await wait_event(event, delay)
         event.clear()
 
     async def _expire(self, task: Task) -> None:

@@ -10,7 +10,6 @@ provider; a task finding every candidate full waits, still queued, for a free sl
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -21,6 +20,7 @@ from seedgate.domain.request import GenerationRequest
 from seedgate.providers.base import Provider
 from seedgate.providers.config import Kind, ProviderSettings, Strategy
 from seedgate.providers.health import Health
+from seedgate.waiting import wait_event
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,5 +114,4 @@ class Router:
     async def wait_for_slot(self, timeout_s: float) -> None:
         """Until some provider frees a slot, or `timeout_s` passes."""
         self._freed.clear()
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._freed.wait(), timeout_s)
+        await wait_event(self._freed, timeout_s)

@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterator
 from enum import StrEnum
 
 from seedgate.shared.link import PROBE_S, UNREACHABLE, RedisDown, RedisLink
+from seedgate.waiting import wait_event
 
 log = logging.getLogger(__name__)
 
@@ -89,8 +90,7 @@ class Bus:
 
     async def wait(self, event: asyncio.Event, seconds: float) -> None:
         """Until `event` is set or `seconds` (at most `fallback_s`) have passed; clears it."""
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(event.wait(), min(seconds, self.fallback_s))
+        await wait_event(event, min(seconds, self.fallback_s))
         event.clear()
 
     async def start(self) -> None:

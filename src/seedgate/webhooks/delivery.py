@@ -31,6 +31,7 @@ from seedgate.net.guard import Refused
 from seedgate.ops import metrics
 from seedgate.store import webhooks as store
 from seedgate.store.database import Database
+from seedgate.waiting import wait_event
 from seedgate.webhooks import signing
 from seedgate.webhooks.keyring import Keyring
 from seedgate.webhooks.secretbox import Undecryptable
@@ -93,8 +94,7 @@ class DeliveryEngine:
                 log.exception("webhook delivery round failed; retrying")
                 handled = 0
             if not handled:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self._poll_s)
+                await wait_event(self._wake, self._poll_s)
 
     async def run_once(self) -> int:
         """Send every delivery due now (at most `concurrency`); how many were attempted."""

@@ -1,0 +1,21 @@
+"""Waiting for an `asyncio.Event` with a time limit, in a way that a cancellation always ends.
+
+`asyncio.wait_for` on Python 3.11 returns normally when it is cancelled just after what it
+awaits has completed (CPython gh-86296, fixed in 3.12): a worker loop that was woken and
+stopped in the same moment went on running, and its gateway never stopped.
+`asyncio.timeout` keeps the cancellation.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+
+async def wait_event(event: asyncio.Event, seconds: float) -> bool:
+    """Whether `event` was set within `seconds`."""
+    try:
+        async with asyncio.timeout(seconds):
+            await event.wait()
+    except TimeoutError:
+        return False
+    return True
