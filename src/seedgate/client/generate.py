@@ -42,7 +42,7 @@ def add_generate_command(commands: Any, **parser_options: Any) -> None:
                         "seedance-1-5-pro)")
     parser.add_argument("--seconds", type=int, help="duration")
     parser.add_argument("--ratio", help="16:9, 4:3, 1:1, 3:4, 9:16, 21:9 or adaptive")
-    parser.add_argument("--resolution", help="480p, 720p or 1080p")
+    parser.add_argument("--resolution", help="480p, 720p, 1080p or 4k, as the model allows")
     parser.add_argument("--audio", action=argparse.BooleanOptionalAction,
                         help="with a sound track, or without (default: the model's)")
     parser.add_argument("--image", action="append", default=[], metavar="FILE_OR_URL",
