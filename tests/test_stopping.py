@@ -32,7 +32,7 @@ async def _cancel_after_set(turns: int) -> bool:
     for _ in range(turns):
         await asyncio.sleep(0)
     waiter.cancel()
-    done, _ = await asyncio.wait([waiter], timeout=5)
+    done, _ = await asyncio.wait([waiter], timeout=30)
     return waiter in done and waiter.cancelled()
 
 

@@ -9,13 +9,11 @@ stopped in the same moment went on running, and its gateway never stopped.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 
-async def wait_event(event: asyncio.Event, seconds: float) -> bool:
-    """Whether `event` was set within `seconds`."""
-    try:
+async def wait_event(event: asyncio.Event, seconds: float) -> None:
+    """Until `event` is set or `seconds` have passed."""
+    with contextlib.suppress(TimeoutError):
         async with asyncio.timeout(seconds):
             await event.wait()
-    except TimeoutError:
-        return False
-    return True
